@@ -1,0 +1,42 @@
+// Package keyring loads, validates and serves the keys tokengate verifies
+// JWS signatures with.
+//
+// It reads JSON Web Keys and JWK Sets (RFC 7517; key types and parameters
+// of RFC 7518 §6 and RFC 8037 §2), PEM public keys, PKCS #1 RSA public keys
+// and X.509 certificates (including Ed448 SubjectPublicKeyInfo, RFC 8410),
+// and HMAC secrets. Keys without a "kid" are named by their RFC 7638
+// thumbprint. All JSON goes through a strict parser that refuses duplicate
+// member names, and every base64url member must be unpadded and canonical.
+//
+// # One key, one algorithm
+//
+// A Key is bound to exactly one JWS algorithm when it is loaded, from its
+// "alg", its curve or the configuration, and verifies only that algorithm:
+// the token header never chooses how a key is used (RFC 8725 §3.1). RSA and
+// HMAC keys without an explicit alg are refused rather than guessed (RS256
+// and PS256 keys look alike), and an "alg" the package does not know,
+// "none" included, is an error. Key material is validated once, at load
+// time: RSA 2048-8192 bits with an odd exponent of at least 65537 and no
+// ROCA fingerprint, EC points on their curve, Ed25519/Ed448 points that
+// decode, HMAC secrets at least as long as the hash. Private keys are
+// refused: a verification keyring holds public keys and HMAC secrets only.
+// In a JWK Set, keys that are not for signature verification ("use" other
+// than "sig", "key_ops" without "verify", encryption algs, key-agreement
+// curves, other key types) are skipped and reported, not loaded.
+//
+// # Snapshots and reloads
+//
+// A Snapshot is an immutable, indexed set of keys with a generation
+// number; Snapshot.Find, the request-path lookup by issuer, kid and alg,
+// allocates nothing. A Ring holds the current Snapshot behind an
+// atomic.Pointer: readers do one atomic load and never wait. Ring.Reload
+// (and Ring.Watch, which calls it when files change) reads every source,
+// builds and validates a complete new Snapshot and swaps it in as a whole.
+// Any failure (a half-written file, a weak key, a missing file) keeps the
+// previous snapshot and is reported with every bad source and key named;
+// unchanged input keeps the generation; a changed one gets the next
+// generation, and a key removed from the input no longer verifies anything
+// once the swap is done. Callers that cache results by generation therefore
+// stop honouring tokens signed by a removed key at once. Key material never
+// appears in errors or logs: keys are named by source, kid and fingerprint.
+package keyring
