@@ -1,0 +1,114 @@
+//go:build !race
+
+package verifier_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/tokengate/tokengate/verifier"
+)
+
+// The zero-allocation promises of the hot path (DESIGN.md "Rules of the hot
+// path"). The race detector allocates on its own, hence the build tag.
+
+func TestSplitDoesNotAllocate(t *testing.T) {
+	tok := mint(t, caseFor(t, "HS256"), claims(nil))
+	if n := testing.AllocsPerRun(100, func() {
+		if _, _, _, err := verifier.Split(tok); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("Split allocates %.1f times", n)
+	}
+}
+
+func TestVerifyDoesNotAllocate(t *testing.T) {
+	for _, name := range []string{"HS256", "HS384", "HS512", "EdDSA"} {
+		t.Run(name, func(t *testing.T) {
+			c := caseFor(t, name)
+			v := newVerifier(t, allKeys(t), verifier.DefaultPolicy())
+			tok := mint(t, c, claims(nil))
+			r := verifier.AcquireResult()
+			defer verifier.ReleaseResult(r)
+			if n := testing.AllocsPerRun(100, func() {
+				if err := v.Verify(r, tok); err != nil {
+					t.Fatal(err)
+				}
+			}); n != 0 {
+				t.Fatalf("Verify allocates %.1f times", n)
+			}
+		})
+	}
+}
+
+// TestVerifyAllocatesOnlyInThePrimitive: for algorithms whose primitive
+// allocates (crypto/rsa, crypto/ecdsa, circl's Ed448), full Verify adds no
+// allocation of its own on top of the bound primitive.
+func TestVerifyAllocatesOnlyInThePrimitive(t *testing.T) {
+	v := newVerifier(t, allKeys(t), verifier.DefaultPolicy())
+	for _, c := range algFixtures(t) {
+		t.Run(c.name, func(t *testing.T) {
+			tok := mint(t, c, claims(nil))
+			dot := bytes.LastIndexByte(tok, '.')
+			sig, err := enc.DecodeString(string(tok[dot+1:]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			primitive := testing.AllocsPerRun(50, func() {
+				if !c.key.Verify(tok[:dot], sig) {
+					t.Fatal("primitive rejected")
+				}
+			})
+			r := verifier.AcquireResult()
+			defer verifier.ReleaseResult(r)
+			full := testing.AllocsPerRun(50, func() {
+				if err := v.Verify(r, tok); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if full > primitive {
+				t.Fatalf("Verify allocates %.1f times, the primitive %.1f", full, primitive)
+			}
+			t.Logf("%s: %.0f allocations, all in the primitive", c.name, full)
+		})
+	}
+}
+
+// An attacker decides how often the failure path runs: it must not
+// allocate either.
+func TestRejectDoesNotAllocate(t *testing.T) {
+	hs := caseFor(t, "HS256")
+	v := newVerifier(t, allKeys(t), verifier.DefaultPolicy())
+	good := mint(t, hs, claims(nil))
+	bad := map[string][]byte{
+		"malformed":     []byte("not.a.token!"),
+		"bad signature": withSignatureB(good, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+		"expired":       mint(t, hs, claims(map[string]any{"exp": testNow.Unix() - 3600})),
+		"unknown kid":   mintRaw(t, hs, header("HS256", "nope", ""), claims(nil)),
+		"alg none":      []byte("eyJhbGciOiJub25lIn0.e30.AAAA"),
+		"duplicate":     mintRaw(t, hs, `{"alg":"HS256","alg":"HS256"}`, claims(nil)),
+	}
+	for name, tok := range bad {
+		t.Run(name, func(t *testing.T) {
+			r := verifier.AcquireResult()
+			defer verifier.ReleaseResult(r)
+			if n := testing.AllocsPerRun(100, func() {
+				if err := v.Verify(r, tok); err == nil {
+					t.Fatal("accepted")
+				}
+			}); n != 0 {
+				t.Fatalf("rejecting allocates %.1f times", n)
+			}
+		})
+	}
+}
+
+func withSignatureB(tok []byte, sig string) []byte {
+	for i := len(tok) - 1; i >= 0; i-- {
+		if tok[i] == '.' {
+			return append(append([]byte{}, tok[:i+1]...), sig...)
+		}
+	}
+	return tok
+}

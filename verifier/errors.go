@@ -1,0 +1,137 @@
+package verifier
+
+import "errors"
+
+// Error is a verification failure. Every Error is a package-level value: the
+// request path never builds an error per call, because an attacker decides
+// how often the failure path runs. An Error is either a class (ErrMalformed,
+// ErrSignature, ...) or a detailed reason that belongs to a class; errors.Is
+// matches both, so callers can test for the class:
+//
+//	if errors.Is(err, verifier.ErrExpired) { ... }
+//
+// Reason is short and safe to show a client: it never contains token bytes,
+// claim values or key material.
+type Error struct {
+	class  *Error // nil when e is itself a class
+	reason string
+	code   string // RFC 6750 §3.1 error code of the class
+	label  string // stable metric label
+}
+
+func (e *Error) Error() string { return "verifier: " + e.reason }
+
+// Is reports whether target is e's class, so errors.Is(detail, ErrClass) holds.
+func (e *Error) Is(target error) bool {
+	return e.class != nil && target == error(e.class)
+}
+
+// Reason is the short, client-safe description.
+func (e *Error) Reason() string { return e.reason }
+
+// Class returns the failure class e belongs to (e itself for a class).
+func (e *Error) Class() *Error {
+	if e.class != nil {
+		return e.class
+	}
+	return e
+}
+
+// Code returns the RFC 6750 §3.1 error code: "invalid_token",
+// "insufficient_scope" or "invalid_request".
+func (e *Error) Code() string { return e.Class().code }
+
+// Label is a stable, low-cardinality name for metrics ("malformed",
+// "expired", ...): the class's label, or the detail's own when it has one.
+func (e *Error) Label() string {
+	if e.label != "" {
+		return e.label
+	}
+	return e.Class().label
+}
+
+func class(label, reason, code string) *Error {
+	return &Error{reason: reason, code: code, label: label}
+}
+
+func detail(c *Error, label, reason string) *Error {
+	return &Error{class: c, reason: reason, label: label}
+}
+
+// RFC 6750 §3.1 error codes.
+const (
+	CodeInvalidRequest    = "invalid_request"
+	CodeInvalidToken      = "invalid_token"
+	CodeInsufficientScope = "insufficient_scope"
+)
+
+// The failure classes.
+var (
+	ErrMalformed      = class("malformed", "malformed token", CodeInvalidToken)
+	ErrUnsupportedAlg = class("unsupported_alg", "unsupported algorithm", CodeInvalidToken)
+	ErrUnknownKey     = class("unknown_key", "unknown signing key", CodeInvalidToken)
+	// ErrSignature is the one error for every way a signature can be
+	// wrong; which way is not told to the client.
+	ErrSignature         = class("signature", "invalid signature", CodeInvalidToken)
+	ErrExpired           = class("expired", "token expired", CodeInvalidToken)
+	ErrNotYetValid       = class("not_yet_valid", "token not yet valid", CodeInvalidToken)
+	ErrIssuer            = class("issuer", "issuer not accepted", CodeInvalidToken)
+	ErrAudience          = class("audience", "audience not accepted", CodeInvalidToken)
+	ErrMissingClaim      = class("missing_claim", "required claim missing", CodeInvalidToken)
+	ErrType              = class("type", "token type not accepted", CodeInvalidToken)
+	ErrInsufficientScope = class("insufficient_scope", "insufficient scope", CodeInsufficientScope)
+)
+
+// Detailed reasons. Each belongs to one class above.
+var (
+	ErrTokenTooLarge  = detail(ErrMalformed, "too_large", "token too large")
+	errEmpty          = detail(ErrMalformed, "", "empty token")
+	errSegments       = detail(ErrMalformed, "", "token must have three non-empty segments")
+	errBase64Header   = detail(ErrMalformed, "", "header is not strict base64url")
+	errBase64Payload  = detail(ErrMalformed, "", "payload is not strict base64url")
+	errBase64Sig      = detail(ErrMalformed, "", "signature is not strict base64url")
+	errHeaderJSON     = detail(ErrMalformed, "", "header is not a valid JSON object")
+	errClaimsJSON     = detail(ErrMalformed, "", "claims are not a valid JSON object")
+	errDuplicate      = detail(ErrMalformed, "duplicate", "duplicate member name")
+	errJSONLimits     = detail(ErrMalformed, "", "JSON too deep or too large")
+	errHeaderAlg      = detail(ErrMalformed, "", "header alg missing or not a string")
+	errHeaderKid      = detail(ErrMalformed, "", "header kid is not a string")
+	errHeaderTyp      = detail(ErrMalformed, "", "header typ is not a string")
+	errCrit           = detail(ErrMalformed, "crit", "unsupported critical header parameter")
+	errB64            = detail(ErrMalformed, "b64", "unencoded payload (b64) not supported")
+	errClaimType      = detail(ErrMalformed, "", "registered claim has the wrong type")
+	errNumericDate    = detail(ErrMalformed, "numeric_date", "time claim is not a valid NumericDate")
+	errAlgNone        = detail(ErrUnsupportedAlg, "alg_none", "unsecured tokens (alg none) are never accepted")
+	errAlgMismatch    = detail(ErrUnknownKey, "alg_mismatch", "key does not accept this algorithm")
+	errIssuedInFuture = detail(ErrNotYetValid, "", "token issued in the future")
+	errNoAudience     = detail(ErrAudience, "", "token has no audience")
+	errNoIssuer       = detail(ErrIssuer, "", "token has no issuer")
+	errNoExp          = detail(ErrMissingClaim, "", "token has no expiry")
+	errNoType         = detail(ErrType, "", "token has no type")
+)
+
+// Code maps any error to its RFC 6750 §3.1 error code. Errors that are not
+// verifier errors map to "invalid_token": fail closed.
+func Code(err error) string {
+	if e, ok := err.(*Error); ok { // fast path: no allocation
+		return e.Code()
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return CodeInvalidToken
+}
+
+// Reason returns the client-safe reason of a verifier error, or a generic
+// one for any other error (whose text might not be safe to show).
+func Reason(err error) string {
+	if e, ok := err.(*Error); ok {
+		return e.Reason()
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason()
+	}
+	return "invalid token"
+}

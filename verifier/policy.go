@@ -1,0 +1,115 @@
+package verifier
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DefaultLeeway is the clock skew allowed by DefaultPolicy.
+const DefaultLeeway = 30 * time.Second
+
+// Policy is what a verified token's claims must satisfy (RFC 7519 §4.1,
+// RFC 8725 §3.8-§3.11). The zero Policy requires "exp", allows no clock
+// skew and checks nothing else; start from DefaultPolicy.
+type Policy struct {
+	// Issuers, when not empty, lists the accepted "iss" values (exact,
+	// case-sensitive match, RFC 7519 §4.1.1). A token without "iss" is
+	// then rejected.
+	Issuers []string
+	// Audiences, when not empty, lists accepted audiences: at least one of
+	// the token's "aud" values (a string or an array, RFC 7519 §4.1.3)
+	// must be in it. A token without "aud" is then rejected.
+	Audiences []string
+	// Leeway is the clock skew tolerated on "exp", "nbf" and "iat".
+	Leeway time.Duration
+	// AllowMissingExp accepts tokens without "exp". Off by default: a
+	// token that never expires cannot be contained.
+	AllowMissingExp bool
+	// Type, when set, is the required header "typ" (RFC 8725 §3.11
+	// explicit typing), for example "at+jwt" (RFC 9068 §2.1) so a refresh
+	// or ID token cannot pass as an access token. Compared as a media type:
+	// case-insensitively, with the "application/" prefix optional
+	// (RFC 7515 §4.1.9).
+	Type string
+	// RequiredClaims lists claims that must be present and not null,
+	// as paths ("tenant", "realm_access.roles").
+	RequiredClaims []string
+}
+
+// DefaultPolicy requires "exp" and allows DefaultLeeway of clock skew.
+func DefaultPolicy() Policy { return Policy{Leeway: DefaultLeeway} }
+
+// compiledPolicy is a Policy prepared for the request path: sets as maps,
+// paths split, durations as float seconds. Immutable once built.
+type compiledPolicy struct {
+	issuers    map[string]struct{}
+	audiences  map[string]struct{}
+	leeway     float64
+	allowNoExp bool
+	typ        string // lower case, without "application/"
+	required   []Path
+}
+
+func compilePolicy(p Policy) (*compiledPolicy, error) {
+	var errs []error
+	if p.Leeway < 0 {
+		errs = append(errs, fmt.Errorf("verifier: policy: leeway %s is negative", p.Leeway))
+	}
+	if p.Leeway > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("verifier: policy: leeway %s is more than 10m", p.Leeway))
+	}
+	c := &compiledPolicy{
+		leeway:     p.Leeway.Seconds(),
+		allowNoExp: p.AllowMissingExp,
+		typ:        normalizeType(p.Type),
+	}
+	if len(p.Issuers) > 0 {
+		c.issuers = make(map[string]struct{}, len(p.Issuers))
+		for _, s := range p.Issuers {
+			if s == "" {
+				errs = append(errs, errors.New("verifier: policy: empty issuer"))
+			}
+			c.issuers[s] = struct{}{}
+		}
+	}
+	if len(p.Audiences) > 0 {
+		c.audiences = make(map[string]struct{}, len(p.Audiences))
+		for _, s := range p.Audiences {
+			if s == "" {
+				errs = append(errs, errors.New("verifier: policy: empty audience"))
+			}
+			c.audiences[s] = struct{}{}
+		}
+	}
+	for _, r := range p.RequiredClaims {
+		path, err := ParsePath(r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("verifier: policy: required claim: %w", err))
+			continue
+		}
+		c.required = append(c.required, path)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// normalizeType applies RFC 7515 §4.1.9: media type names compare
+// case-insensitively and "application/" may be omitted.
+func normalizeType(t string) string {
+	t = strings.ToLower(strings.TrimSpace(t))
+	return strings.TrimPrefix(t, "application/")
+}
+
+// typeMatches compares a header "typ" with a normalised required type,
+// without allocating.
+func typeMatches(got []byte, want string) bool {
+	const prefix = "application/"
+	if len(got) > len(prefix) && strings.EqualFold(string(got[:len(prefix)]), prefix) {
+		got = got[len(prefix):]
+	}
+	return strings.EqualFold(string(got), want)
+}

@@ -1,0 +1,454 @@
+// Package verifier verifies compact JWS JSON Web Tokens (RFC 7515, RFC 7519)
+// against a keyring, with the defaults of RFC 8725 (JWT Best Current
+// Practices):
+//
+//   - the key decides the algorithm: every key is bound to one "alg" when it
+//     is loaded and a header naming another is rejected; "none" does not exist;
+//   - keys come only from the keyring: "jwk", "jku", "x5u" and "x5c" header
+//     parameters are never used to find or fetch a key, and "crit" and "b64"
+//     (RFC 7797) are rejected;
+//   - strict base64url, strict JSON (no duplicate member names, RFC 7515
+//     §5.2), and limits on token size, JSON depth and member counts, checked
+//     before any other work;
+//   - claims policy: "exp" required by default, "nbf", "iat", issuer,
+//     audience, explicit "typ" (RFC 8725 §3.11), required claims.
+//
+// Verify allocates nothing for HMAC and EdDSA tokens once its Result has
+// been used; RSA and ECDSA allocate only inside crypto/rsa and crypto/ecdsa.
+// Every failure is a package-level *Error, so the failure path does not
+// allocate either.
+package verifier
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/tokengate/tokengate/internal/jsonx"
+	"github.com/tokengate/tokengate/keyring"
+)
+
+// DefaultMaxTokenSize is the largest token accepted unless Options says
+// otherwise.
+const DefaultMaxTokenSize = 8 << 10
+
+// KeySet is where keys come from: a *keyring.Ring (hot-reloaded) or a
+// static *keyring.Snapshot. Snapshot must be cheap and never block.
+type KeySet interface {
+	Snapshot() *keyring.Snapshot
+}
+
+// Options configure a Verifier.
+type Options struct {
+	// Policy is the claims policy; the zero Policy requires "exp" only.
+	// Use DefaultPolicy() for the recommended defaults.
+	Policy Policy
+	// MaxTokenSize rejects longer tokens before any other work.
+	// 0 means DefaultMaxTokenSize.
+	MaxTokenSize int
+	// Claims bounds the claims JSON; zero fields take the defaults
+	// (depth 16, 1024 values, 256 members per object or array).
+	Claims jsonx.Limits
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Verifier verifies tokens. It is safe for concurrent use; SetPolicy swaps
+// the policy atomically while requests are in flight.
+type Verifier struct {
+	keys    KeySet
+	policy  atomic.Pointer[compiledPolicy]
+	now     func() time.Time
+	maxSize int
+	claims  jsonx.Limits
+}
+
+// headerLimits bound the JOSE header: it holds a handful of short members.
+var headerLimits = jsonx.Limits{MaxDepth: 4, MaxNodes: 64, MaxMembers: 32}
+
+// New returns a Verifier using keys and opts.
+func New(keys KeySet, opts Options) (*Verifier, error) {
+	if keys == nil {
+		return nil, errors.New("verifier: no key set")
+	}
+	v := &Verifier{keys: keys, now: opts.Now, maxSize: opts.MaxTokenSize, claims: opts.Claims}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.maxSize == 0 {
+		v.maxSize = DefaultMaxTokenSize
+	}
+	if v.maxSize < 0 {
+		return nil, errors.New("verifier: negative MaxTokenSize")
+	}
+	if v.claims.MaxDepth == 0 {
+		v.claims.MaxDepth = 16
+	}
+	if v.claims.MaxNodes == 0 {
+		v.claims.MaxNodes = 1024
+	}
+	if v.claims.MaxMembers == 0 {
+		v.claims.MaxMembers = 256
+	}
+	if err := v.SetPolicy(opts.Policy); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// SetPolicy validates p and makes it the policy for every later Verify.
+// On error the previous policy stays.
+func (v *Verifier) SetPolicy(p Policy) error {
+	c, err := compilePolicy(p)
+	if err != nil {
+		return err
+	}
+	v.policy.Store(c)
+	return nil
+}
+
+// MaxTokenSize is the size limit in force.
+func (v *Verifier) MaxTokenSize() int { return v.maxSize }
+
+// Split cuts a compact JWS into its three segments without copying: each is
+// a sub-slice of token. It rejects anything but exactly three non-empty
+// segments (RFC 7515 §7.1; an empty signature would be an unsecured JWS).
+func Split(token []byte) (header, payload, signature []byte, err error) {
+	i := bytes.IndexByte(token, '.')
+	if i <= 0 {
+		return nil, nil, nil, errSegments
+	}
+	j := bytes.IndexByte(token[i+1:], '.')
+	if j <= 0 {
+		return nil, nil, nil, errSegments
+	}
+	j += i + 1
+	sig := token[j+1:]
+	if len(sig) == 0 || bytes.IndexByte(sig, '.') >= 0 {
+		return nil, nil, nil, errSegments
+	}
+	return token[:i], token[i+1 : j], sig, nil
+}
+
+// Verify checks token and fills r. On success it returns nil; otherwise a
+// *Error (test its class with errors.Is) and r holds partial data that
+// must not be trusted.
+func (v *Verifier) Verify(r *Result, token []byte) error {
+	if err := v.verifyJWS(r, token, true); err != nil {
+		return err
+	}
+	return v.checkClaims(r)
+}
+
+// VerifySignature checks only the JWS layer (RFC 7515 §5.2): segments,
+// strict base64url, header, key lookup by kid among keys not restricted to
+// an issuer, alg binding and signature. The payload may be any bytes
+// (Result.Payload returns it) and no claim is read or checked: use it for
+// JWS objects that are not JWTs, never to authenticate a request.
+func (v *Verifier) VerifySignature(r *Result, token []byte) error {
+	return v.verifyJWS(r, token, false)
+}
+
+func (v *Verifier) verifyJWS(r *Result, token []byte, jwt bool) error {
+	r.reset()
+	if len(token) == 0 {
+		return errEmpty
+	}
+	// The size limit comes before any other work: an attacker controls it.
+	if len(token) > v.maxSize {
+		return ErrTokenTooLarge
+	}
+	h64, p64, s64, err := Split(token)
+	if err != nil {
+		return err
+	}
+	signingInput := token[:len(h64)+1+len(p64)]
+
+	var ok bool
+	if r.hbuf, ok = appendDecode(r.hbuf[:0], h64); !ok {
+		return errBase64Header
+	}
+	if err := v.parseHeader(r); err != nil {
+		return err
+	}
+	if r.pbuf, ok = appendDecode(r.pbuf[:0], p64); !ok {
+		return errBase64Payload
+	}
+	if r.sbuf, ok = appendDecode(r.sbuf[:0], s64); !ok {
+		return errBase64Sig
+	}
+	if jwt {
+		// The claims are parsed before the signature is checked because
+		// "iss" selects the key scope. The parser is strict, bounded and
+		// fuzzed; nothing read here is trusted or reported until the
+		// signature holds.
+		if err := r.claims.Parse(r.pbuf, v.claims); err != nil || r.claims.Root().Kind() != jsonx.Object {
+			return jsonError(err, errClaimsJSON)
+		}
+		if err := r.readRegistered(); err != nil {
+			return err
+		}
+	}
+
+	snap := v.keys.Snapshot()
+	key, found := snap.Find(r.iss, r.kid, r.alg)
+	if !found {
+		return ErrUnknownKey
+	}
+	// RFC 8725 §3.1: the key, not the token, decides the algorithm.
+	if key.Alg() != r.alg {
+		return errAlgMismatch
+	}
+	if !key.Verify(signingInput, r.sbuf) {
+		return ErrSignature
+	}
+	r.key, r.generation = key, snap.Generation()
+	return nil
+}
+
+func jsonError(err error, fallback *Error) error {
+	switch {
+	case errors.Is(err, jsonx.ErrDuplicateName):
+		return errDuplicate
+	case errors.Is(err, jsonx.ErrDepth), errors.Is(err, jsonx.ErrTooManyNodes), errors.Is(err, jsonx.ErrTooManyMembers):
+		return errJSONLimits
+	}
+	return fallback
+}
+
+// parseHeader reads the JOSE header (RFC 7515 §4) from r.hbuf.
+func (v *Verifier) parseHeader(r *Result) error {
+	if err := r.header.Parse(r.hbuf, headerLimits); err != nil || r.header.Root().Kind() != jsonx.Object {
+		return jsonError(err, errHeaderJSON)
+	}
+	var alg jsonx.Value
+	for m := r.header.Root().First(); m.Exists(); m = m.Next() {
+		switch string(m.Name()) {
+		case "alg":
+			alg = m
+		case "kid":
+			if m.Kind() != jsonx.String {
+				return errHeaderKid
+			}
+			r.kid = m.Str()
+		case "typ":
+			if m.Kind() != jsonx.String {
+				return errHeaderTyp
+			}
+			r.typ = m.Str()
+		case "crit":
+			// RFC 7515 §4.1.11: a recipient MUST reject a JWS whose
+			// "crit" lists an extension it does not understand.
+			// tokengate understands none, and an empty or malformed
+			// "crit" is invalid on its own.
+			return errCrit
+		case "b64":
+			// RFC 7797 unencoded payloads change what is signed.
+			return errB64
+		}
+		// "jwk", "jku", "x5u", "x5c" (RFC 7515 §4.1.2-§4.1.6) are ignored
+		// on purpose: keys come from the keyring only (RFC 8725 §3.10).
+	}
+	if alg.Kind() != jsonx.String {
+		return errHeaderAlg
+	}
+	var ok bool
+	if r.alg, ok = keyring.LookupAlgorithm(alg.Str()); !ok {
+		// RFC 8725 §3.1: "none" is refused in every spelling.
+		if isNone(alg.Str()) {
+			return errAlgNone
+		}
+		return ErrUnsupportedAlg
+	}
+	return nil
+}
+
+// isNone reports whether b is "none" in any letter case.
+func isNone(b []byte) bool {
+	return len(b) == 4 && (b[0]|0x20) == 'n' && (b[1]|0x20) == 'o' && (b[2]|0x20) == 'n' && (b[3]|0x20) == 'e'
+}
+
+// stringClaim reads a registered StringOrURI claim (RFC 7519 §4.1).
+func stringClaim(v jsonx.Value) ([]byte, error) {
+	if v.Kind() != jsonx.String {
+		return nil, errClaimType
+	}
+	return v.Str(), nil
+}
+
+// readRegistered reads the registered claims tokengate uses in one pass
+// over the top-level members (names are compared exactly: RFC 7519 §4
+// claim names are case-sensitive, so "SUB" or "Exp" are other claims).
+func (r *Result) readRegistered() error {
+	var err error
+	for m := r.claims.Root().First(); m.Exists(); m = m.Next() {
+		switch string(m.Name()) {
+		case "iss":
+			r.iss, err = stringClaim(m)
+		case "sub":
+			r.sub, err = stringClaim(m)
+		case "jti":
+			r.jti, err = stringClaim(m)
+		case "exp":
+			r.exp, err = numericDate(m)
+			r.hasExp = true
+		case "nbf":
+			r.nbf, err = numericDate(m)
+			r.hasNbf = true
+		case "iat":
+			r.iat, err = numericDate(m)
+			r.hasIat = true
+		case "aud":
+			err = r.readAudiences(m)
+		case "scope":
+			// RFC 8693 §4.2: a space-separated string.
+			if m.Kind() != jsonx.String {
+				return errClaimType
+			}
+			r.scopes = appendFields(r.scopes, m.Str())
+		case "scp":
+			err = r.readScp(m)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Bounds of a NumericDate (RFC 7519 §2): seconds since the epoch, possibly
+// fractional. Values outside [0, year 9999] are rejected as malformed
+// rather than clamped, so an absurd "exp" can never mean "valid forever".
+const maxNumericDate = 253402300799
+
+func numericDate(v jsonx.Value) (float64, error) {
+	if v.Kind() != jsonx.Number {
+		return 0, errNumericDate
+	}
+	f, ok := v.Float()
+	if !ok || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return 0, errNumericDate
+	}
+	return f, nil
+}
+
+// checkClaims applies the policy to the claims readRegistered found.
+func (v *Verifier) checkClaims(r *Result) error {
+	p := v.policy.Load()
+	now := v.now()
+	t := float64(now.Unix()) + float64(now.Nanosecond())/1e9
+	// RFC 7519 §4.1.4: the current time MUST be before "exp".
+	if r.hasExp {
+		if t >= r.exp+p.leeway {
+			return ErrExpired
+		}
+	} else if !p.allowNoExp {
+		return errNoExp
+	}
+	// RFC 7519 §4.1.5: not before "nbf".
+	if r.hasNbf && t+p.leeway < r.nbf {
+		return ErrNotYetValid
+	}
+	// A token "issued" in the future was minted by a skewed or hostile
+	// issuer (RFC 7519 §4.1.6 gives iat no rule; RFC 8725 §3.8 asks for
+	// sanity checks on time claims).
+	if r.hasIat && r.iat > t+p.leeway {
+		return errIssuedInFuture
+	}
+	if p.issuers != nil {
+		if r.iss == nil {
+			return errNoIssuer
+		}
+		if _, ok := p.issuers[string(r.iss)]; !ok {
+			return ErrIssuer
+		}
+	}
+	if p.audiences != nil {
+		if len(r.aud) == 0 {
+			return errNoAudience
+		}
+		if !r.audienceIn(p.audiences) {
+			return ErrAudience
+		}
+	}
+	if p.typ != "" {
+		if r.typ == nil {
+			return errNoType
+		}
+		if !typeMatches(r.typ, p.typ) {
+			return ErrType
+		}
+	}
+	for _, path := range p.required {
+		if c, ok := r.Claim(path); !ok || c.Kind() == jsonx.Null {
+			return ErrMissingClaim
+		}
+	}
+	return nil
+}
+
+func (r *Result) audienceIn(set map[string]struct{}) bool {
+	for _, a := range r.aud {
+		if _, ok := set[string(a)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// readAudiences reads "aud": a string or an array of strings (RFC 7519 §4.1.3).
+func (r *Result) readAudiences(v jsonx.Value) error {
+	switch v.Kind() {
+	case jsonx.String:
+		r.aud = append(r.aud, v.Str())
+		return nil
+	case jsonx.Array:
+		for e := v.First(); e.Exists(); e = e.Next() {
+			if e.Kind() != jsonx.String {
+				return errClaimType
+			}
+			r.aud = append(r.aud, e.Str())
+		}
+		return nil
+	}
+	return errClaimType
+}
+
+// readScp reads "scp": an array of strings, or a space-separated string as
+// some providers send it.
+func (r *Result) readScp(v jsonx.Value) error {
+	switch v.Kind() {
+	case jsonx.String:
+		r.scopes = appendFields(r.scopes, v.Str())
+	case jsonx.Array:
+		for e := v.First(); e.Exists(); e = e.Next() {
+			if e.Kind() != jsonx.String {
+				return errClaimType
+			}
+			r.scopes = append(r.scopes, e.Str())
+		}
+	default:
+		return errClaimType
+	}
+	return nil
+}
+
+// appendFields appends the space-separated fields of s (sub-slices of s).
+func appendFields(dst [][]byte, s []byte) [][]byte {
+	for len(s) > 0 {
+		i := bytes.IndexByte(s, ' ')
+		if i < 0 {
+			i = len(s)
+		}
+		if i > 0 {
+			dst = append(dst, s[:i])
+		}
+		if i == len(s) {
+			break
+		}
+		s = s[i+1:]
+	}
+	return dst
+}
