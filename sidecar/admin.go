@@ -1,0 +1,102 @@
+package sidecar
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/valyala/fasthttp"
+)
+
+// HandleAdmin serves the admin listener:
+//
+//	/healthz  200 while the process runs
+//	/readyz   200 when keys are loaded, 503 otherwise; JSON with the reload state
+//	/metrics  Prometheus text format
+//	/keys     kid, alg, source and fingerprint of each key (never key material)
+func (s *Server) HandleAdmin(ctx *fasthttp.RequestCtx) {
+	switch string(ctx.Path()) {
+	case "/healthz":
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetBodyString("ok\n")
+	case "/readyz":
+		s.readyz(ctx)
+	case "/metrics":
+		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+		s.metrics.WritePrometheus(ctx)
+		metrics.WriteProcessMetrics(ctx)
+	case "/keys":
+		s.keysList(ctx)
+	default:
+		ctx.SetStatusCode(fasthttp.StatusNotFound)
+		ctx.SetBodyString("not found\n")
+	}
+}
+
+type readyReport struct {
+	Ready      bool   `json:"ready"`
+	Generation uint64 `json:"keyring_generation"`
+	Keys       int    `json:"keys"`
+	LastReload string `json:"last_key_reload,omitempty"`
+	// LastError is the last failed key reload; the previous keys stay in
+	// use, so it does not make the sidecar unready.
+	LastError       string `json:"last_key_reload_error,omitempty"`
+	ConfigError     string `json:"last_config_reload_error,omitempty"`
+	ConfigReloadsOK uint64 `json:"config_loads"`
+}
+
+func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
+	ks := s.keys.Status()
+	rep := readyReport{
+		Ready:           ks.Keys > 0 && s.applied.Load() > 0,
+		Generation:      ks.Generation,
+		Keys:            ks.Keys,
+		ConfigReloadsOK: s.applied.Load(),
+	}
+	if !ks.LastReload.IsZero() {
+		rep.LastReload = ks.LastReload.UTC().Format(time.RFC3339)
+	}
+	if ks.LastError != nil {
+		rep.LastError = ks.LastError.Error()
+	}
+	s.mu.Lock()
+	if s.lastApplyErr != nil {
+		rep.ConfigError = s.lastApplyErr.Error()
+	}
+	s.mu.Unlock()
+	if !rep.Ready {
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+	}
+	writeJSON(ctx, rep)
+}
+
+type keyInfo struct {
+	KID         string `json:"kid"`
+	Alg         string `json:"alg"`
+	Source      string `json:"source"`
+	Fingerprint string `json:"fingerprint"`
+	Issuer      string `json:"issuer,omitempty"`
+	Client      string `json:"client,omitempty"`
+}
+
+func (s *Server) keysList(ctx *fasthttp.RequestCtx) {
+	snap := s.keys.Snapshot()
+	out := struct {
+		Generation uint64    `json:"generation"`
+		Keys       []keyInfo `json:"keys"`
+	}{Generation: snap.Generation(), Keys: []keyInfo{}}
+	for _, k := range snap.Keys() {
+		out.Keys = append(out.Keys, keyInfo{
+			KID: k.ID(), Alg: string(k.Alg()), Source: k.Source(),
+			Fingerprint: k.Fingerprint(), Issuer: k.Issuer(), Client: k.Client(),
+		})
+	}
+	writeJSON(ctx, out)
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, v any) {
+	ctx.SetContentType("application/json")
+	enc := json.NewEncoder(ctx)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

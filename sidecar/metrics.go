@@ -1,0 +1,125 @@
+package sidecar
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/tokengate/tokengate/keyring"
+	"github.com/tokengate/tokengate/verifier"
+)
+
+// Results of /verify other than a verifier error.
+const (
+	resultOK = iota
+	resultForbidden
+	resultNoToken
+	resultPublic
+	resultBadPath
+	numResults
+)
+
+var resultLabels = [numResults][2]string{
+	resultOK:        {"ok", "none"},
+	resultForbidden: {"forbidden", "insufficient_scope"},
+	resultNoToken:   {"unauthorized", "no_token"},
+	resultPublic:    {"public", "none"},
+	resultBadPath:   {"forbidden", "bad_path"},
+}
+
+// serverMetrics are the sidecar's Prometheus metrics, in a metrics.Set of
+// its own so several servers (tests) do not share counters. Every counter
+// used on the request path exists before the first request or is created
+// once per error value, so counting allocates nothing.
+type serverMetrics struct {
+	set               *metrics.Set
+	results           [numResults]*metrics.Counter
+	rejections        sync.Map // *verifier.Error → *metrics.Counter
+	algs              map[keyring.Algorithm]*metrics.Counter
+	latency           *metrics.Histogram
+	cacheHits         *metrics.Counter
+	cacheMisses       *metrics.Counter
+	cacheNegativeHits *metrics.Counter
+	reloadOK          *metrics.Counter
+	reloadFailed      *metrics.Counter
+}
+
+func newServerMetrics(s *Server) *serverMetrics {
+	set := metrics.NewSet()
+	m := &serverMetrics{set: set, algs: map[keyring.Algorithm]*metrics.Counter{}}
+	for i, l := range resultLabels {
+		m.results[i] = set.NewCounter(fmt.Sprintf(`tokengate_requests_total{result=%q,reason=%q}`, l[0], l[1]))
+	}
+	for _, a := range keyring.Algorithms {
+		m.algs[a] = set.NewCounter(fmt.Sprintf(`tokengate_verified_total{alg=%q}`, a))
+	}
+	m.latency = set.NewHistogram("tokengate_verify_duration_seconds")
+	m.cacheHits = set.NewCounter("tokengate_cache_hits_total")
+	m.cacheMisses = set.NewCounter("tokengate_cache_misses_total")
+	m.cacheNegativeHits = set.NewCounter("tokengate_cache_negative_hits_total")
+	m.reloadOK = set.NewCounter(`tokengate_config_reloads_total{result="ok"}`)
+	m.reloadFailed = set.NewCounter(`tokengate_config_reloads_total{result="error"}`)
+
+	set.NewGauge("tokengate_keyring_generation", func() float64 { return float64(s.keys.Status().Generation) })
+	set.NewGauge("tokengate_keyring_keys", func() float64 { return float64(s.keys.Status().Keys) })
+	set.NewGauge(`tokengate_keyring_reloads{result="ok"}`, func() float64 { return float64(s.keys.Status().ReloadsOK) })
+	set.NewGauge(`tokengate_keyring_reloads{result="error"}`, func() float64 { return float64(s.keys.Status().ReloadsFailed) })
+	set.NewGauge("tokengate_keyring_last_reload_success_timestamp_seconds", func() float64 {
+		t := s.keys.Status().LastSuccess
+		if t.IsZero() {
+			return 0
+		}
+		return float64(t.UnixNano()) / 1e9
+	})
+	set.NewGauge("tokengate_keyring_last_reload_ok", func() float64 {
+		if s.keys.Status().LastError != nil {
+			return 0
+		}
+		return 1
+	})
+	cacheStat := func(f func(st *state) float64) func() float64 {
+		return func() float64 {
+			st := s.state.Load()
+			if st == nil || st.cache == nil {
+				return 0
+			}
+			return f(st)
+		}
+	}
+	set.NewGauge("tokengate_cache_evictions", cacheStat(func(st *state) float64 { return float64(st.cache.Stats().Evictions) }))
+	set.NewGauge("tokengate_cache_bytes", cacheStat(func(st *state) float64 { return float64(st.cache.Stats().BytesInUse) }))
+	set.NewGauge("tokengate_cache_max_bytes", cacheStat(func(st *state) float64 { return float64(st.cache.Stats().MaxBytes) }))
+	set.NewGauge("tokengate_cache_dropped_sets", cacheStat(func(st *state) float64 { return float64(st.cache.Stats().Dropped + st.cache.Stats().Rejected) }))
+	return m
+}
+
+func (m *serverMetrics) result(r int) *metrics.Counter { return m.results[r] }
+
+// rejected returns the counter for a verifier failure, labelled with the
+// error's class and stable label: never with token bytes or claim values.
+func (m *serverMetrics) rejected(err error) *metrics.Counter {
+	if c, ok := m.rejections.Load(err); ok {
+		return c.(*metrics.Counter)
+	}
+	reason := "other"
+	if ve, ok := err.(*verifier.Error); ok {
+		reason = ve.Label()
+	}
+	c := m.set.GetOrCreateCounter(fmt.Sprintf(`tokengate_requests_total{result="unauthorized",reason=%q}`, reason))
+	if _, ok := err.(*verifier.Error); ok {
+		m.rejections.Store(err, c) // bounded: verifier errors are package-level values
+	}
+	return c
+}
+
+func (m *serverMetrics) byAlg(a keyring.Algorithm) *metrics.Counter {
+	if c, ok := m.algs[a]; ok {
+		return c
+	}
+	return m.set.GetOrCreateCounter(fmt.Sprintf(`tokengate_verified_total{alg=%q}`, a))
+}
+
+// WritePrometheus writes the metrics in the Prometheus text format.
+func (m *serverMetrics) WritePrometheus(w io.Writer) { m.set.WritePrometheus(w) }

@@ -1,0 +1,92 @@
+package sidecar
+
+import "testing"
+
+func TestNormalizePath(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // "" means denied
+	}{
+		{"/", "/"},
+		{"/admin", "/admin"},
+		{"/admin/", "/admin"},
+		{"/admin?x=1", "/admin"},
+		{"/admin#frag", "/admin"},
+		{"/admin?x=/../public", "/admin"},
+		{"//admin///users", "/admin/users"},
+		{"/public/../admin", "/admin"},
+		{"/public/./../admin/./x", "/admin/x"},
+		{"/%61dmin", "/admin"},
+		{"/%2e%2e/admin", ""},
+		{"/public/%2E%2E/admin", "/admin"},
+		{"/a/%7e/%41", "/a/~/A"},
+		{"/a/%3f", "/a/%3F"},
+		{"/a%2Fb", ""},
+		{"/a%2fb", ""},
+		{"/a%5Cb", ""},
+		{"/a%zz", ""},
+		{"/a%4", ""},
+		{"/a%", ""},
+		{"/..", ""},
+		{"/a/../..", ""},
+		{"admin", ""},
+		{"", ""},
+		{"http://host/admin", ""},
+		{"/a b", ""},
+		{"/a\x00b", ""},
+	}
+	for _, tc := range tests {
+		got, ok := normalizePath(nil, []byte(tc.in))
+		if tc.want == "" {
+			if ok {
+				t.Errorf("normalizePath(%q) = %q, want denied", tc.in, got)
+			}
+			continue
+		}
+		if !ok || string(got) != tc.want {
+			t.Errorf("normalizePath(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
+		}
+	}
+}
+
+func TestMatchPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		path, prefix string
+		want         bool
+	}{
+		{"/admin", "/admin", true},
+		{"/admin/x", "/admin", true},
+		{"/administrator", "/admin", false},
+		{"/x", "/", true},
+		{"/ad", "/admin", false},
+	} {
+		if got := matchPrefix([]byte(tc.path), tc.prefix); got != tc.want {
+			t.Errorf("matchPrefix(%q, %q) = %v", tc.path, tc.prefix, got)
+		}
+	}
+}
+
+func FuzzNormalizePath(f *testing.F) {
+	for _, s := range []string{"/", "/a/../b", "/%2e%2e/x", "//a//b/", "/a?b#c", "/a%2Fb", "/%41%42"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, ok := normalizePath(nil, in)
+		if !ok {
+			return
+		}
+		// Normalising is idempotent and the result is clean.
+		again, ok2 := normalizePath(nil, out)
+		if !ok2 || string(again) != string(out) {
+			t.Fatalf("not idempotent: %q -> %q -> %q (%v)", in, out, again, ok2)
+		}
+		if out[0] != '/' {
+			t.Fatalf("%q -> %q", in, out)
+		}
+		for i := 0; i+1 < len(out); i++ {
+			if out[i] == '/' && out[i+1] == '/' {
+				t.Fatalf("%q -> %q has //", in, out)
+			}
+		}
+	})
+}

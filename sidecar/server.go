@@ -1,0 +1,694 @@
+// Package sidecar serves tokengate over HTTP with fasthttp: the /verify
+// endpoint that reverse proxies (nginx auth_request, Caddy forward_auth,
+// Envoy ext_authz, Traefik ForwardAuth) and pod neighbours call, and the
+// admin listener (/healthz, /readyz, /metrics, /keys).
+//
+// /verify answers 200 with claims copied into headers, 401 with an RFC 6750
+// §3 WWW-Authenticate challenge for a missing or bad token, or 403 with
+// error="insufficient_scope" when a route rule is not met. A cache hit
+// allocates nothing.
+package sidecar
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/tokengate/tokengate/cache"
+	"github.com/tokengate/tokengate/keyring"
+	"github.com/tokengate/tokengate/verifier"
+)
+
+// Keys is the live keyring the sidecar verifies with (a *keyring.Ring).
+type Keys interface {
+	Snapshot() *keyring.Snapshot
+	Status() keyring.Status
+}
+
+// Server is the sidecar. Its configuration and policy are an immutable
+// state behind an atomic pointer: Apply swaps in a new one while requests
+// are in flight, and every request loads it once.
+type Server struct {
+	keys    Keys
+	log     *slog.Logger
+	now     func() time.Time
+	state   atomic.Pointer[state]
+	metrics *serverMetrics
+	applied atomic.Uint64 // number of successful Apply calls, for /readyz
+
+	mu              sync.Mutex
+	verifySrv       *fasthttp.Server
+	adminSrv        *fasthttp.Server
+	lastApplyErr    error
+	lastApplyErrAt  time.Time
+	lastApplyOKTime time.Time
+}
+
+// state is everything derived from one Config: immutable once built.
+type state struct {
+	cfg      Config
+	verifier *verifier.Verifier
+	cache    *cache.Cache[*entry] // nil when disabled
+	headers  []headerMapping
+	routes   []route
+	// claimPaths are the distinct claim paths route rules read; an entry
+	// keeps their values so a cache hit can check routes without parsing.
+	claimPaths []verifier.Path
+	challenge  []byte // `Bearer realm="…"`
+	clientHdr  []byte
+	keyIDHdr   []byte
+}
+
+type headerMapping struct {
+	name  []byte
+	path  verifier.Path
+	scope bool // the derived scope list rather than a claim
+}
+
+type route struct {
+	prefix  string
+	methods []string
+	public  bool
+	scopes  []string
+	claims  []routeClaim
+}
+
+type routeClaim struct {
+	index  int // into state.claimPaths and entry.claimValues
+	values []string
+}
+
+// entry is the cached outcome of verifying one token under one state: the
+// response headers, ready to write, and what route rules need.
+type entry struct {
+	headers     [][2][]byte
+	scopes      []string
+	claimValues [][]string
+	size        int
+}
+
+// Options are the parts of a Server that do not come from Config.
+type Options struct {
+	Keys   Keys
+	Logger *slog.Logger
+	// Now is the clock of the verifier and the cache; nil means time.Now.
+	Now func() time.Time
+}
+
+// New builds a Server from cfg and the verifier options (policy, limits).
+func New(cfg Config, vopts verifier.Options, o Options) (*Server, error) {
+	if o.Keys == nil {
+		return nil, errors.New("sidecar: no keyring")
+	}
+	s := &Server{keys: o.Keys, log: o.Logger, now: o.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.metrics = newServerMetrics(s)
+	if err := s.Apply(cfg, vopts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Apply validates cfg and vopts and swaps them in atomically; on error the
+// running state stays and the error says which field is wrong. Listen
+// addresses and server limits take effect only at the next start.
+func (s *Server) Apply(cfg Config, vopts verifier.Options) error {
+	st, err := s.build(cfg, vopts)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.lastApplyErr, s.lastApplyErrAt = err, s.now()
+		s.metrics.reloadFailed.Inc()
+		return err
+	}
+	old := s.state.Swap(st)
+	s.lastApplyErr, s.lastApplyOKTime = nil, s.now()
+	s.applied.Add(1)
+	s.metrics.reloadOK.Inc()
+	if old != nil && old.cache != nil {
+		old.cache.Close()
+	}
+	return nil
+}
+
+func (s *Server) build(cfg Config, vopts verifier.Options) (*state, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if vopts.Now == nil {
+		vopts.Now = s.now
+	}
+	v, err := verifier.New(s.keys, vopts)
+	if err != nil {
+		return nil, err
+	}
+	st := &state{
+		cfg:       cfg,
+		verifier:  v,
+		challenge: fmt.Appendf(nil, `Bearer realm=%q`, cfg.Realm),
+	}
+	if cfg.ClientHeader != "" {
+		st.clientHdr = []byte(cfg.ClientHeader)
+	}
+	if cfg.KeyIDHeader != "" {
+		st.keyIDHdr = []byte(cfg.KeyIDHeader)
+	}
+	for _, h := range cfg.Headers {
+		m := headerMapping{name: []byte(h.Header), scope: h.Claim == "scope"}
+		if !m.scope {
+			if m.path, err = verifier.ParsePath(h.Claim); err != nil {
+				return nil, err
+			}
+		}
+		st.headers = append(st.headers, m)
+	}
+	index := map[string]int{}
+	for _, r := range cfg.Routes {
+		rt := route{prefix: strings.TrimSuffix(r.Prefix, "/"), methods: r.Methods, public: r.Public, scopes: r.Scopes}
+		if rt.prefix == "" {
+			rt.prefix = "/"
+		}
+		for claim, values := range r.Claims {
+			i, ok := index[claim]
+			if !ok {
+				p, err := verifier.ParsePath(claim)
+				if err != nil {
+					return nil, err
+				}
+				i = len(st.claimPaths)
+				index[claim] = i
+				st.claimPaths = append(st.claimPaths, p)
+			}
+			rt.claims = append(rt.claims, routeClaim{index: i, values: values})
+		}
+		st.routes = append(st.routes, rt)
+	}
+	if cfg.Cache.MaxBytes > 0 {
+		st.cache, err = cache.New[*entry](cache.Config{
+			MaxBytes:    cfg.Cache.MaxBytes,
+			NegativeTTL: cfg.Cache.NegativeTTL,
+			Now:         vopts.Now,
+		}, func(e *entry) int { return e.size })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// Validate checks a Config and names the first field that is wrong.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Realm == "" || strings.ContainsAny(c.Realm, "\"\\\r\n") {
+		errs = append(errs, errors.New(`sidecar: realm: must be non-empty without quotes, backslashes or line breaks`))
+	}
+	if !c.Token.Header && c.Token.Cookie == "" && c.Token.Query == "" {
+		errs = append(errs, errors.New("sidecar: token: no token source enabled"))
+	}
+	seen := map[string]bool{}
+	for i, h := range c.Headers {
+		if !validHeaderName(h.Header) {
+			errs = append(errs, fmt.Errorf("sidecar: headers[%d].header: %q is not a valid header name", i, h.Header))
+		}
+		if seen[strings.ToLower(h.Header)] {
+			errs = append(errs, fmt.Errorf("sidecar: headers[%d].header: %q is mapped twice", i, h.Header))
+		}
+		seen[strings.ToLower(h.Header)] = true
+		if h.Claim == "" {
+			errs = append(errs, fmt.Errorf("sidecar: headers[%d].claim: empty", i))
+		}
+	}
+	for _, h := range []string{c.ClientHeader, c.KeyIDHeader} {
+		if h != "" && !validHeaderName(h) {
+			errs = append(errs, fmt.Errorf("sidecar: %q is not a valid header name", h))
+		}
+	}
+	if c.MaxHeaderValue < 16 {
+		errs = append(errs, errors.New("sidecar: headers.max_value_length: must be at least 16 bytes"))
+	}
+	for i, r := range c.Routes {
+		if !strings.HasPrefix(r.Prefix, "/") {
+			errs = append(errs, fmt.Errorf("sidecar: routes[%d].prefix: %q must start with /", i, r.Prefix))
+		} else if norm, ok := normalizePath(nil, []byte(r.Prefix)); !ok || (string(norm) != strings.TrimSuffix(r.Prefix, "/") && r.Prefix != "/") {
+			errs = append(errs, fmt.Errorf("sidecar: routes[%d].prefix: %q is not a normalised path (want %q)", i, r.Prefix, norm))
+		}
+		for _, m := range r.Methods {
+			if m == "" || strings.ToUpper(m) != m || !validHeaderName(m) {
+				errs = append(errs, fmt.Errorf("sidecar: routes[%d].methods: %q must be an upper-case method", i, m))
+			}
+		}
+		if r.Public && (len(r.Scopes) > 0 || len(r.Claims) > 0) {
+			errs = append(errs, fmt.Errorf("sidecar: routes[%d]: a public route cannot require scopes or claims", i))
+		}
+	}
+	if c.Cache.MaxBytes < 0 || c.Cache.NegativeTTL < 0 {
+		errs = append(errs, errors.New("sidecar: cache: sizes and durations must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// validHeaderName: RFC 9110 §5.1 field-name = token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// Serve serves /verify on verifyLn and the admin endpoints on adminLn
+// (nil skips it) until Shutdown. It returns the first serve error.
+func (s *Server) Serve(verifyLn, adminLn net.Listener) error {
+	lim := s.state.Load().cfg.Limits
+	s.mu.Lock()
+	s.verifySrv = &fasthttp.Server{
+		Handler:                       s.HandleVerify,
+		Name:                          "tokengate",
+		ReadTimeout:                   lim.ReadTimeout,
+		WriteTimeout:                  lim.WriteTimeout,
+		IdleTimeout:                   lim.IdleTimeout,
+		ReadBufferSize:                lim.MaxHeaderBytes,
+		MaxRequestBodySize:            1, // /verify takes no body
+		MaxConnsPerIP:                 lim.MaxConnsPerIP,
+		Concurrency:                   lim.Concurrency,
+		DisableHeaderNamesNormalizing: false,
+		NoDefaultDate:                 true,
+		NoDefaultContentType:          true,
+		CloseOnShutdown:               true,
+		Logger:                        fasthttpLogger{s.log},
+	}
+	if adminLn != nil {
+		s.adminSrv = &fasthttp.Server{
+			Handler:         s.HandleAdmin,
+			Name:            "tokengate-admin",
+			ReadTimeout:     lim.ReadTimeout,
+			WriteTimeout:    lim.WriteTimeout,
+			IdleTimeout:     lim.IdleTimeout,
+			CloseOnShutdown: true,
+			Logger:          fasthttpLogger{s.log},
+		}
+	}
+	verifySrv, adminSrv := s.verifySrv, s.adminSrv
+	s.mu.Unlock()
+
+	errc := make(chan error, 2)
+	go func() { errc <- verifySrv.Serve(verifyLn) }()
+	if adminSrv != nil {
+		go func() { errc <- adminSrv.Serve(adminLn) }()
+	}
+	return <-errc
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests,
+// or for ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	servers := []*fasthttp.Server{s.verifySrv, s.adminSrv}
+	s.mu.Unlock()
+	var errs []error
+	for _, srv := range servers {
+		if srv != nil {
+			errs = append(errs, srv.ShutdownWithContext(ctx))
+		}
+	}
+	if st := s.state.Load(); st.cache != nil {
+		st.cache.Close()
+	}
+	return errors.Join(errs...)
+}
+
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Warn("http server", "detail", fmt.Sprintf(format, args...))
+}
+
+// scratch is a per-request buffer for the normalised path and challenge.
+type scratch struct{ path, buf []byte }
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{path: make([]byte, 0, 256), buf: make([]byte, 0, 256)} }}
+
+var (
+	hdrAuthorization   = []byte("Authorization")
+	hdrWWWAuthenticate = []byte("WWW-Authenticate")
+	hdrOriginalURI     = []byte("X-Original-URI")
+	hdrOriginalMethod  = []byte("X-Original-Method")
+	hdrForwardedURI    = []byte("X-Forwarded-Uri")
+	hdrForwardedMethod = []byte("X-Forwarded-Method")
+	bearerPrefix       = []byte("bearer ")
+)
+
+// HandleVerify is the /verify handler (any method, any path).
+func (s *Server) HandleVerify(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	st := s.state.Load()
+	sc := scratchPool.Get().(*scratch)
+	s.verify(ctx, st, sc)
+	scratchPool.Put(sc)
+	s.metrics.latency.UpdateDuration(start)
+}
+
+func (s *Server) verify(ctx *fasthttp.RequestCtx, st *state, sc *scratch) {
+	method, target := originalRequest(ctx)
+	var ok bool
+	sc.path, ok = normalizePath(sc.path[:0], target)
+	if !ok {
+		s.metrics.result(resultBadPath).Inc()
+		s.deny(ctx, st, sc, fasthttp.StatusForbidden, verifier.CodeInvalidRequest, "request path cannot be normalised")
+		return
+	}
+	rt := st.matchRoute(method, sc.path)
+	if rt != nil && rt.public {
+		s.metrics.result(resultPublic).Inc()
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		return
+	}
+	token, found := st.extractToken(ctx, target)
+	if !found {
+		// RFC 6750 §3.1: no error code when the request has no token.
+		s.metrics.result(resultNoToken).Inc()
+		sc.buf = append(sc.buf[:0], st.challenge...)
+		ctx.Response.Header.SetBytesKV(hdrWWWAuthenticate, sc.buf)
+		ctx.SetStatusCode(fasthttp.StatusUnauthorized)
+		ctx.SetBodyString("missing bearer token\n")
+		return
+	}
+
+	gen := s.keys.Snapshot().Generation()
+	if st.cache != nil {
+		if hit, ok := st.cache.Lookup(token, gen); ok {
+			if hit.Err != nil {
+				s.metrics.cacheNegativeHits.Inc()
+				s.reject(ctx, st, sc, hit.Err)
+				return
+			}
+			s.metrics.cacheHits.Inc()
+			s.allow(ctx, st, sc, rt, hit.Value)
+			return
+		}
+		s.metrics.cacheMisses.Inc()
+	}
+
+	r := verifier.AcquireResult()
+	err := st.verifier.Verify(r, token)
+	if err != nil {
+		verifier.ReleaseResult(r)
+		if st.cache != nil && errors.Is(err, verifier.ErrSignature) {
+			// A flood of one forged token costs one signature check.
+			st.cache.SetNegative(token, gen, err)
+		}
+		s.reject(ctx, st, sc, err)
+		return
+	}
+	s.metrics.byAlg(r.Alg()).Inc()
+	e := st.newEntry(r)
+	exp, hasExp := r.Expiry()
+	if !hasExp || exp.After(s.now().Add(maxCacheTTL)) {
+		exp = s.now().Add(maxCacheTTL)
+	}
+	generation := r.Generation()
+	verifier.ReleaseResult(r)
+	if st.cache != nil {
+		st.cache.Set(token, generation, exp, e)
+	}
+	s.allow(ctx, st, sc, rt, e)
+}
+
+// maxCacheTTL bounds how long a verified token is cached even when it has
+// a later (or no) expiry, so policy-relevant time (nbf, iat) stays fresh.
+const maxCacheTTL = 10 * time.Minute
+
+// originalRequest returns the method and request target the proxy
+// forwarded: X-Original-Method/X-Original-URI (nginx recipes) or
+// X-Forwarded-Method/X-Forwarded-Uri (Caddy, Traefik). These headers are
+// trusted because only the proxy reaches /verify and the recipes set them
+// from the real request; without them the request's own line is used.
+func originalRequest(ctx *fasthttp.RequestCtx) (method, target []byte) {
+	h := &ctx.Request.Header
+	if target = h.PeekBytes(hdrOriginalURI); len(target) == 0 {
+		if target = h.PeekBytes(hdrForwardedURI); len(target) == 0 {
+			target = h.RequestURI()
+		}
+	}
+	if method = h.PeekBytes(hdrOriginalMethod); len(method) == 0 {
+		if method = h.PeekBytes(hdrForwardedMethod); len(method) == 0 {
+			method = h.Method()
+		}
+	}
+	return method, target
+}
+
+// extractToken finds the token: Authorization Bearer (RFC 6750 §2.1, the
+// scheme compared case-insensitively), then the cookie, then the query
+// parameter of the original URI (RFC 6750 §2.3), as configured.
+func (st *state) extractToken(ctx *fasthttp.RequestCtx, target []byte) ([]byte, bool) {
+	src := st.cfg.Token
+	if src.Header {
+		if auth := ctx.Request.Header.PeekBytes(hdrAuthorization); len(auth) > len(bearerPrefix) && asciiEqualFold(auth[:len(bearerPrefix)], bearerPrefix) {
+			if tok := bytes.TrimLeft(auth[len(bearerPrefix):], " "); len(tok) > 0 {
+				return bytes.TrimRight(tok, " "), true
+			}
+		}
+	}
+	if src.Cookie != "" {
+		if tok := ctx.Request.Header.Cookie(src.Cookie); len(tok) > 0 {
+			return tok, true
+		}
+	}
+	if src.Query != "" {
+		if tok := queryParam(target, src.Query); len(tok) > 0 {
+			return tok, true
+		}
+	}
+	return nil, false
+}
+
+// queryParam returns the raw value of name in target's query. Tokens are
+// base64url and dots, which need no percent-decoding; an encoded value is
+// passed on as is and fails verification.
+func queryParam(target []byte, name string) []byte {
+	q := bytes.IndexByte(target, '?')
+	if q < 0 {
+		return nil
+	}
+	query := target[q+1:]
+	if h := bytes.IndexByte(query, '#'); h >= 0 {
+		query = query[:h]
+	}
+	for len(query) > 0 {
+		pair := query
+		if amp := bytes.IndexByte(query, '&'); amp >= 0 {
+			pair, query = query[:amp], query[amp+1:]
+		} else {
+			query = nil
+		}
+		if len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name {
+			return pair[len(name)+1:]
+		}
+	}
+	return nil
+}
+
+func asciiEqualFold(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i]|0x20 != b[i]|0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+func (st *state) matchRoute(method, path []byte) *route {
+	for i := range st.routes {
+		r := &st.routes[i]
+		if !matchPrefix(path, r.prefix) {
+			continue
+		}
+		if len(r.methods) > 0 && !containsBytes(r.methods, method) {
+			continue
+		}
+		return r
+	}
+	return nil
+}
+
+func containsBytes(list []string, b []byte) bool {
+	for _, s := range list {
+		if s == string(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// permits reports whether a verified token meets the route's rule.
+func (rt *route) permits(e *entry) bool {
+	for _, want := range rt.scopes {
+		if !containsString(e.scopes, want) {
+			return false
+		}
+	}
+	for _, c := range rt.claims {
+		ok := false
+		for _, v := range e.claimValues[c.index] {
+			if containsString(c.values, v) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) allow(ctx *fasthttp.RequestCtx, st *state, sc *scratch, rt *route, e *entry) {
+	if rt != nil && !rt.permits(e) {
+		s.metrics.result(resultForbidden).Inc()
+		s.deny(ctx, st, sc, fasthttp.StatusForbidden, verifier.CodeInsufficientScope, "insufficient scope")
+		return
+	}
+	for _, h := range e.headers {
+		ctx.Response.Header.SetBytesKV(h[0], h[1])
+	}
+	s.metrics.result(resultOK).Inc()
+	ctx.SetStatusCode(fasthttp.StatusOK)
+}
+
+func (s *Server) reject(ctx *fasthttp.RequestCtx, st *state, sc *scratch, err error) {
+	s.metrics.rejected(err).Inc()
+	s.deny(ctx, st, sc, fasthttp.StatusUnauthorized, verifier.Code(err), verifier.Reason(err))
+}
+
+// deny writes `WWW-Authenticate: Bearer realm="…", error="…",
+// error_description="…"` (RFC 6750 §3). Reasons are the verifier's fixed,
+// client-safe strings: never token bytes or key material.
+func (s *Server) deny(ctx *fasthttp.RequestCtx, st *state, sc *scratch, status int, code, reason string) {
+	b := append(sc.buf[:0], st.challenge...)
+	b = append(b, `, error="`...)
+	b = append(b, code...)
+	b = append(b, `", error_description="`...)
+	b = append(b, reason...)
+	b = append(b, '"')
+	sc.buf = b
+	ctx.Response.Header.SetBytesKV(hdrWWWAuthenticate, b)
+	ctx.SetStatusCode(status)
+	ctx.Response.AppendBodyString(reason)
+	ctx.Response.AppendBodyString("\n")
+}
+
+// newEntry renders what a verified token contributes to responses. It runs
+// on a cache miss only, so it may allocate.
+func (st *state) newEntry(r *verifier.Result) *entry {
+	e := &entry{}
+	var val []byte
+	for _, m := range st.headers {
+		val = val[:0]
+		if m.scope {
+			for i, sc := range r.Scopes() {
+				if i > 0 {
+					val = append(val, ' ')
+				}
+				val = append(val, sc...)
+			}
+		} else if c, ok := r.Claim(m.path); ok {
+			val = c.AppendText(val, ',')
+		}
+		val = sanitizeHeaderValue(val, st.cfg.MaxHeaderValue)
+		if len(val) == 0 {
+			continue
+		}
+		e.headers = append(e.headers, [2][]byte{m.name, bytes.Clone(val)})
+	}
+	if k := r.Key(); k != nil {
+		if st.keyIDHdr != nil {
+			e.headers = append(e.headers, [2][]byte{st.keyIDHdr, sanitizeHeaderValue([]byte(k.ID()), st.cfg.MaxHeaderValue)})
+		}
+		if st.clientHdr != nil && k.Client() != "" {
+			e.headers = append(e.headers, [2][]byte{st.clientHdr, sanitizeHeaderValue([]byte(k.Client()), st.cfg.MaxHeaderValue)})
+		}
+	}
+	for _, sc := range r.Scopes() {
+		e.scopes = append(e.scopes, string(sc))
+	}
+	e.claimValues = make([][]string, len(st.claimPaths))
+	for i, p := range st.claimPaths {
+		c, ok := r.Claim(p)
+		if !ok {
+			continue
+		}
+		if c.Kind() == verifier.KindArray {
+			for j := 0; j < c.Len(); j++ {
+				e.claimValues[i] = append(e.claimValues[i], string(c.Index(j).AppendText(nil, ',')))
+			}
+		} else {
+			e.claimValues[i] = append(e.claimValues[i], string(c.AppendText(nil, ',')))
+		}
+	}
+	e.size = 64
+	for _, h := range e.headers {
+		e.size += 48 + len(h[0]) + len(h[1])
+	}
+	for _, sc := range e.scopes {
+		e.size += 16 + len(sc)
+	}
+	for _, vs := range e.claimValues {
+		for _, v := range vs {
+			e.size += 16 + len(v)
+		}
+	}
+	return e
+}
+
+// sanitizeHeaderValue drops control characters (CR and LF above all:
+// header injection) and DEL, and cuts the value to max bytes on a UTF-8
+// boundary.
+func sanitizeHeaderValue(v []byte, max int) []byte {
+	out := v[:0]
+	for _, c := range v {
+		if c < 0x20 || c == 0x7f {
+			continue
+		}
+		out = append(out, c)
+	}
+	if len(out) > max {
+		cut := max
+		for cut > 0 && out[cut]&0xc0 == 0x80 { // inside a UTF-8 sequence
+			cut--
+		}
+		out = out[:cut]
+	}
+	return out
+}
