@@ -414,3 +414,45 @@ func (r *Ring) logChanges(prev, next *Snapshot) {
 	}
 	r.log.Info("keyring: keys swapped", "generation", next.Generation(), "keys", next.Len())
 }
+
+// Reconfigure replaces the ring's sources (a configuration reload that
+// changed the key list) and reloads from them. Like Reload it is
+// all-or-nothing: if a new source is invalid or fails to load, the old
+// sources and snapshot stay. Generations keep counting up across
+// reconfigurations, so a cache keyed by generation never confuses keys of
+// the old and new source lists. A running Watch keeps watching the old
+// files: restart it after a successful Reconfigure.
+func (r *Ring) Reconfigure(sources []Source) error {
+	if len(sources) == 0 {
+		return errors.New("keyring: no key sources configured")
+	}
+	next := make([]Source, len(sources))
+	names := make([]string, len(sources))
+	var errs []error
+	for i, s := range sources {
+		s.Inline = bytes.Clone(s.Inline)
+		s.Algs = append([]Algorithm(nil), s.Algs...)
+		next[i] = s
+		names[i] = s.name(i)
+		if err := s.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("keyring: source %s: %w", names[i], err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	r.mu.Lock()
+	oldSources, oldNames, oldDigest := r.sources, r.names, r.digest
+	r.sources, r.names = next, names
+	// Same bytes under other options (alg, issuer, client) are a change:
+	// force a rebuild.
+	r.digest = [sha256.Size]byte{}
+	r.mu.Unlock()
+	if err := r.Reload(); err != nil {
+		r.mu.Lock()
+		r.sources, r.names, r.digest = oldSources, oldNames, oldDigest
+		r.mu.Unlock()
+		return err
+	}
+	return nil
+}
