@@ -41,6 +41,7 @@ type Server struct {
 	keys    Keys
 	log     *slog.Logger
 	now     func() time.Time
+	clock   func() time.Time // Options.Now when injected, else nil
 	state   atomic.Pointer[state]
 	metrics *serverMetrics
 	applied atomic.Uint64 // number of successful Apply calls, for /readyz
@@ -109,7 +110,7 @@ func New(cfg Config, vopts verifier.Options, o Options) (*Server, error) {
 	if o.Keys == nil {
 		return nil, errors.New("sidecar: no keyring")
 	}
-	s := &Server{keys: o.Keys, log: o.Logger, now: o.Now}
+	s := &Server{keys: o.Keys, log: o.Logger, now: o.Now, clock: o.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -140,7 +141,11 @@ func (s *Server) Apply(cfg Config, vopts verifier.Options) error {
 	s.applied.Add(1)
 	s.metrics.reloadOK.Inc()
 	if old != nil && old.cache != nil {
-		old.cache.Close()
+		// Requests that loaded the old state may still use its cache, and
+		// closing a ristretto cache under a concurrent Set panics: close
+		// it once every such request has surely finished.
+		grace := 2*(old.cfg.Limits.ReadTimeout+old.cfg.Limits.WriteTimeout) + time.Second
+		time.AfterFunc(grace, old.cache.Close)
 	}
 	return nil
 }
@@ -360,14 +365,18 @@ var (
 // HandleVerify is the /verify handler (any method, any path).
 func (s *Server) HandleVerify(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	now := start // one clock read per request, unless a test injected a clock
+	if s.clock != nil {
+		now = s.clock()
+	}
 	st := s.state.Load()
 	sc := scratchPool.Get().(*scratch)
-	s.verify(ctx, st, sc)
+	s.verify(ctx, st, sc, now)
 	scratchPool.Put(sc)
 	s.metrics.latency.UpdateDuration(start)
 }
 
-func (s *Server) verify(ctx *fasthttp.RequestCtx, st *state, sc *scratch) {
+func (s *Server) verify(ctx *fasthttp.RequestCtx, st *state, sc *scratch, now time.Time) {
 	method, target := originalRequest(ctx)
 	var ok bool
 	sc.path, ok = normalizePath(sc.path[:0], target)
@@ -395,7 +404,7 @@ func (s *Server) verify(ctx *fasthttp.RequestCtx, st *state, sc *scratch) {
 
 	gen := s.keys.Snapshot().Generation()
 	if st.cache != nil {
-		if hit, ok := st.cache.Lookup(token, gen); ok {
+		if hit, ok := st.cache.LookupAt(token, gen, now); ok {
 			if hit.Err != nil {
 				s.metrics.cacheNegativeHits.Inc()
 				s.reject(ctx, st, sc, hit.Err)
@@ -422,8 +431,8 @@ func (s *Server) verify(ctx *fasthttp.RequestCtx, st *state, sc *scratch) {
 	s.metrics.byAlg(r.Alg()).Inc()
 	e := st.newEntry(r)
 	exp, hasExp := r.Expiry()
-	if !hasExp || exp.After(s.now().Add(maxCacheTTL)) {
-		exp = s.now().Add(maxCacheTTL)
+	if !hasExp || exp.After(now.Add(maxCacheTTL)) {
+		exp = now.Add(maxCacheTTL)
 	}
 	generation := r.Generation()
 	verifier.ReleaseResult(r)
