@@ -978,6 +978,29 @@ func ParseSecret(data []byte, enc SecretEncoding, o Options) (*Key, error) {
 	if len(data) > MaxDocumentSize {
 		return fail(errf(ErrTooLarge, "%d bytes, at most %d", len(data), MaxDocumentSize))
 	}
+	secret, err := DecodeSecret(data, enc)
+	if err != nil {
+		return fail(err)
+	}
+	if len(secret) == 0 {
+		return fail(errf(ErrInvalidKey, "secret is empty"))
+	}
+	if o.Alg == "" {
+		return fail(errf(ErrInvalidKey, "an HMAC secret needs an explicit alg (HS256, HS384 or HS512)"))
+	}
+	k, err := newKey(secret, o)
+	clear(secret)
+	if err != nil {
+		return fail(err)
+	}
+	return k, nil
+}
+
+// DecodeSecret decodes an HMAC secret's bytes as stored in a file or an
+// environment variable: one trailing newline is dropped, then the encoding
+// applies (base64 forms padded or not, strictly). Errors never contain the
+// secret's bytes.
+func DecodeSecret(data []byte, enc SecretEncoding) ([]byte, error) {
 	s := trimNewline(data)
 	var (
 		secret []byte
@@ -999,21 +1022,7 @@ func ParseSecret(data []byte, enc SecretEncoding, o Options) (*Key, error) {
 	default:
 		err = errf(ErrMalformed, "unknown secret encoding %d", enc)
 	}
-	if err != nil {
-		return fail(err)
-	}
-	if len(secret) == 0 {
-		return fail(errf(ErrInvalidKey, "secret is empty"))
-	}
-	if o.Alg == "" {
-		return fail(errf(ErrInvalidKey, "an HMAC secret needs an explicit alg (HS256, HS384 or HS512)"))
-	}
-	k, err := newKey(secret, o)
-	clear(secret)
-	if err != nil {
-		return fail(err)
-	}
-	return k, nil
+	return secret, err
 }
 
 func trimNewline(b []byte) []byte {
