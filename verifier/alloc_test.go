@@ -103,12 +103,3 @@ func TestRejectDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
-
-func withSignatureB(tok []byte, sig string) []byte {
-	for i := len(tok) - 1; i >= 0; i-- {
-		if tok[i] == '.' {
-			return append(append([]byte{}, tok[:i+1]...), sig...)
-		}
-	}
-	return tok
-}

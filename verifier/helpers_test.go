@@ -176,3 +176,12 @@ func header(alg, kid string, extra string) string {
 func rawJSON(s string) json.RawMessage { return json.RawMessage(s) }
 
 func asVerifierError(err error, target **verifier.Error) bool { return errors.As(err, target) }
+
+func withSignatureB(tok []byte, sig string) []byte {
+	for i := len(tok) - 1; i >= 0; i-- {
+		if tok[i] == '.' {
+			return append(append([]byte{}, tok[:i+1]...), sig...)
+		}
+	}
+	return tok
+}

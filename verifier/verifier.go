@@ -144,8 +144,9 @@ func (v *Verifier) Verify(r *Result, token []byte) error {
 
 // VerifySignature checks only the JWS layer (RFC 7515 §5.2): segments,
 // strict base64url, header, key lookup by kid among keys not restricted to
-// an issuer, alg binding and signature. The payload may be any bytes
-// (Result.Payload returns it) and no claim is read or checked: use it for
+// an issuer, alg binding and signature. The payload may be any non-empty
+// bytes (Result.Payload returns it; three non-empty segments are required,
+// as by Verify) and no claim is read or checked: use it for
 // JWS objects that are not JWTs, never to authenticate a request.
 func (v *Verifier) VerifySignature(r *Result, token []byte) error {
 	return v.verifyJWS(r, token, false)
