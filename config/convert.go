@@ -1,0 +1,152 @@
+package config
+
+import (
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/tokengate/tokengate/keyring"
+	"github.com/tokengate/tokengate/sidecar"
+	"github.com/tokengate/tokengate/verifier"
+)
+
+// The conversions below are pure: they read c, copy every slice and map
+// they hand out, and touch no file, variable or global. Call them on a
+// Config that passed Validate; on one that did not, they still return
+// something, but values Validate would refuse are passed on as they are
+// (or made invalid, like an unknown secret encoding) so that the receiving
+// package refuses them too.
+
+// Keyring returns the keyring configuration: the key sources, in order.
+// Logger, Now, OnReload and Debounce are the caller's to set. The
+// development key (DevKeysDir) is not among the sources; serve adds it.
+func (c *Config) Keyring() keyring.Config {
+	sources := make([]keyring.Source, 0, len(c.Keys))
+	for _, k := range c.Keys {
+		s := keyring.Source{
+			Alg:    keyring.Algorithm(k.Alg),
+			ID:     k.KID,
+			Issuer: k.Issuer,
+			Client: k.Client,
+		}
+		for _, a := range k.Algs {
+			s.Algs = append(s.Algs, keyring.Algorithm(a))
+		}
+		switch {
+		case k.File != "":
+			s.Path = k.File
+		case k.SecretFile != "":
+			s.Path, s.Secret = k.SecretFile, true
+		case k.SecretEnv != "":
+			s.Env, s.Secret = k.SecretEnv, true
+		case k.JWKS != "":
+			s.Inline = []byte(k.JWKS)
+		}
+		if k.Encoding != "" {
+			enc, err := keyring.ParseSecretEncoding(k.Encoding)
+			if err != nil {
+				enc = keyring.SecretEncoding(255) // fail closed: keyring.New refuses it
+			}
+			s.Encoding = enc
+		}
+		sources = append(sources, s)
+	}
+	return keyring.Config{Sources: sources}
+}
+
+// VerifierOptions returns the verifier options: the claims policy and the
+// token size limit. Claims limits and the clock are left at their defaults.
+func (c *Config) VerifierOptions() verifier.Options {
+	p := c.Policy
+	return verifier.Options{
+		Policy: verifier.Policy{
+			Issuers:         cloneList(p.Issuers),
+			Audiences:       cloneList(p.Audiences),
+			Leeway:          p.Leeway,
+			AllowMissingExp: !p.RequireExp,
+			Type:            p.Type,
+			RequiredClaims:  cloneList(p.RequiredClaims),
+		},
+		MaxTokenSize: int(c.Limits.MaxTokenSize),
+	}
+}
+
+// Sidecar returns the HTTP side's configuration.
+func (c *Config) Sidecar() sidecar.Config {
+	sc := sidecar.Config{
+		VerifyAddr: c.Listen.Verify,
+		AdminAddr:  c.Listen.Admin,
+		Realm:      c.Realm,
+		Token: sidecar.TokenSources{
+			Header: c.Token.Header,
+			Cookie: c.Token.Cookie,
+			Query:  c.Token.Query,
+		},
+		ClientHeader:   c.Headers.Client,
+		KeyIDHeader:    c.Headers.KeyID,
+		MaxHeaderValue: int(c.Headers.MaxValueLength),
+		Cache: sidecar.CacheConfig{
+			MaxBytes:    int64(c.Cache.MaxSize),
+			NegativeTTL: c.Cache.NegativeTTL,
+		},
+		Limits: sidecar.Limits{
+			ReadTimeout:    c.Limits.ReadTimeout,
+			WriteTimeout:   c.Limits.WriteTimeout,
+			IdleTimeout:    c.Limits.IdleTimeout,
+			MaxHeaderBytes: int(c.Limits.MaxHeaderSize),
+			MaxConnsPerIP:  c.Limits.MaxConnsPerIP,
+			Concurrency:    c.Limits.Concurrency,
+		},
+	}
+	for _, h := range c.Headers.Claims {
+		sc.Headers = append(sc.Headers, sidecar.HeaderMapping{Claim: h.Claim, Header: h.Header})
+	}
+	for _, r := range c.Routes {
+		route := sidecar.Route{
+			Prefix:  r.Prefix,
+			Methods: cloneList(r.Methods),
+			Public:  r.Public,
+			Scopes:  cloneList(r.Scopes),
+		}
+		if r.Claims != nil {
+			route.Claims = make(map[string][]string, len(r.Claims))
+			for name, vals := range r.Claims {
+				route.Claims[name] = cloneList(vals)
+			}
+		}
+		sc.Routes = append(sc.Routes, route)
+	}
+	return sc
+}
+
+// Logger returns a logger writing to w in log.format at log.level. An
+// unknown level means info and an unknown format text (Validate refuses
+// both).
+func (c *Config) Logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	switch strings.ToLower(c.Log.Level) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(c.Log.Format, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// cloneList copies a list; an empty list becomes nil, which every
+// receiving package treats as "not set".
+func cloneList(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
+}

@@ -1,0 +1,463 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokengate/tokengate/keyring"
+	"github.com/tokengate/tokengate/verifier"
+)
+
+// Bounds enforced by Validate.
+const (
+	MinTokenSize      = 1 * KiB
+	MaxTokenSize      = 1 * MiB
+	MaxHeaderSize     = 16 * MiB
+	MaxHeaderValueLen = 64 * KiB
+	MaxLeeway         = 10 * time.Minute // the verifier refuses more
+)
+
+// Validate checks the whole configuration and returns every problem at
+// once (errors.Join of *FieldError, each naming the key path). It reads no
+// files and no environment variables: whether key files exist and parse is
+// the keyring's check when it loads them. A Config that does not validate
+// must not be used.
+func (c *Config) Validate() error {
+	var v validator
+	c.validateListen(&v)
+	c.validateToken(&v)
+	c.validateLimits(&v)
+	c.validateKeys(&v)
+	c.validatePolicy(&v)
+	c.validateHeaders(&v)
+	c.validateRoutes(&v)
+	c.validateCache(&v)
+	c.validateLog(&v)
+	return errors.Join(v.errs...)
+}
+
+type validator struct{ errs []error }
+
+func (v *validator) add(field, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
+}
+
+func (c *Config) validateListen(v *validator) {
+	checkAddr(v, "listen.verify", c.Listen.Verify)
+	checkAddr(v, "listen.admin", c.Listen.Admin)
+	if c.Listen.Admin != "" && c.Listen.Admin == c.Listen.Verify && !strings.HasSuffix(c.Listen.Admin, ":0") {
+		v.add("listen.admin", "same address as listen.verify")
+	}
+	// The realm is sent as a quoted-string (RFC 6750 §3, RFC 9110 §5.6.4);
+	// refusing '"' and '\' keeps it free of escapes.
+	if c.Realm == "" {
+		v.add("realm", "must not be empty")
+	} else if i := strings.IndexFunc(c.Realm, func(r rune) bool { return r < 0x20 || r > 0x7e || r == '"' || r == '\\' }); i >= 0 {
+		v.add("realm", "invalid character %q (printable ASCII without \" and \\)", c.Realm[i:i+1])
+	}
+}
+
+// checkAddr requires host:port with a numeric port. The host may be empty
+// (all interfaces), an IP address or a host name.
+func checkAddr(v *validator, field, addr string) {
+	if addr == "" {
+		v.add(field, "must not be empty (host:port)")
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.add(field, "%q is not host:port", addr)
+		return
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(n, 10) != port {
+		v.add(field, "%q: port must be a number from 0 to 65535", addr)
+	}
+	if host != "" && net.ParseIP(host) == nil && !isHostname(host) {
+		v.add(field, "%q: invalid host", addr)
+	}
+}
+
+func isHostname(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if ch := label[i]; !isAlnum(ch) && ch != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (c *Config) validateToken(v *validator) {
+	t := c.Token
+	if !t.Header && t.Cookie == "" && t.Query == "" {
+		v.add("token", "no token source enabled (header, cookie or query)")
+	}
+	// RFC 6265 §4.1.1: a cookie-name is an RFC 2616 token.
+	if t.Cookie != "" && !isToken(t.Cookie) {
+		v.add("token.cookie", "%q is not a valid cookie name", t.Cookie)
+	}
+	if t.Query != "" && !isQueryName(t.Query) {
+		v.add("token.query", "%q is not a plain parameter name (letters, digits, -._~)", t.Query)
+	}
+}
+
+func isQueryName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if ch := s[i]; !isAlnum(ch) && !strings.ContainsRune("-._~", rune(ch)) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func (c *Config) validateLimits(v *validator) {
+	l := c.Limits
+	if l.MaxTokenSize < MinTokenSize || l.MaxTokenSize > MaxTokenSize {
+		v.add("limits.max_token_size", "%s is not between %s and %s", l.MaxTokenSize, MinTokenSize, MaxTokenSize)
+	}
+	switch {
+	case l.MaxHeaderSize < l.MaxTokenSize:
+		// The token arrives in a header: a smaller header limit would
+		// make max_token_size a lie.
+		v.add("limits.max_header_size", "%s is less than limits.max_token_size (%s)", l.MaxHeaderSize, l.MaxTokenSize)
+	case l.MaxHeaderSize > MaxHeaderSize:
+		v.add("limits.max_header_size", "%s is more than %s", l.MaxHeaderSize, MaxHeaderSize)
+	}
+	// Without read and write timeouts one slow client holds a connection
+	// forever.
+	if l.ReadTimeout <= 0 {
+		v.add("limits.read_timeout", "must be positive, not %s", l.ReadTimeout)
+	}
+	if l.WriteTimeout <= 0 {
+		v.add("limits.write_timeout", "must be positive, not %s", l.WriteTimeout)
+	}
+	if l.IdleTimeout < 0 {
+		v.add("limits.idle_timeout", "must not be negative (%s)", l.IdleTimeout)
+	}
+	if l.MaxConnsPerIP < 0 {
+		v.add("limits.max_conns_per_ip", "must not be negative (%d)", l.MaxConnsPerIP)
+	}
+	if l.Concurrency < 0 {
+		v.add("limits.concurrency", "must not be negative (%d)", l.Concurrency)
+	}
+}
+
+func (c *Config) validateKeys(v *validator) {
+	if len(c.Keys) == 0 && c.Dev.KeysDir == "" {
+		v.add("keys", "no key sources (add one, or set dev.keys_dir for development)")
+	}
+	for i, k := range c.Keys {
+		f := fmt.Sprintf("keys[%d]", i)
+		var set []string
+		for _, m := range []struct{ name, val string }{
+			{"file", k.File}, {"secret_file", k.SecretFile}, {"secret_env", k.SecretEnv}, {"jwks", k.JWKS},
+		} {
+			if m.val != "" {
+				set = append(set, m.name)
+			}
+		}
+		if len(set) != 1 {
+			if len(set) == 0 {
+				v.add(f, "needs one of file, secret_file, secret_env and jwks")
+			} else {
+				v.add(f, "has %s: set exactly one of file, secret_file, secret_env and jwks", strings.Join(set, " and "))
+			}
+			continue
+		}
+		secret := k.SecretFile != "" || k.SecretEnv != ""
+
+		var alg keyring.Algorithm
+		if k.Alg != "" {
+			a, err := keyring.ParseAlgorithm(k.Alg)
+			if err != nil {
+				v.add(f+".alg", "unsupported algorithm %q", k.Alg)
+			}
+			alg = a
+		}
+		var algs []keyring.Algorithm
+		for j, s := range k.Algs {
+			a, err := keyring.ParseAlgorithm(s)
+			if err != nil {
+				v.add(fmt.Sprintf("%s.algs[%d]", f, j), "unsupported algorithm %q", s)
+				continue
+			}
+			if secret && a.Family() != keyring.FamilyHMAC {
+				v.add(fmt.Sprintf("%s.algs[%d]", f, j), "%s is not an HMAC algorithm; a secret verifies HS256, HS384 or HS512 only", a)
+			}
+			algs = append(algs, a)
+		}
+		if alg != "" && len(k.Algs) > 0 && !containsAlg(algs, alg) {
+			v.add(f+".alg", "%s is not in %s.algs", alg, f)
+		}
+		if secret {
+			// The key decides the algorithm: a secret carries no alg of
+			// its own, so the configuration must bind one (RFC 8725 §3.1).
+			switch {
+			case k.Alg == "":
+				v.add(f+".alg", "required for an HMAC secret (HS256, HS384 or HS512)")
+			case alg != "" && alg.Family() != keyring.FamilyHMAC:
+				v.add(f+".alg", "%s is not an HMAC algorithm (HS256, HS384 or HS512)", alg)
+			}
+			if _, err := keyring.ParseSecretEncoding(k.Encoding); err != nil {
+				v.add(f+".encoding", "unknown encoding %q (raw, base64, base64url or hex)", k.Encoding)
+			}
+		} else if k.Encoding != "" {
+			v.add(f+".encoding", "applies to secret_file and secret_env only")
+		}
+		if k.SecretEnv != "" && !isEnvName(k.SecretEnv) {
+			v.add(f+".secret_env", "%q is not an environment variable name", k.SecretEnv)
+		}
+		for _, m := range []struct{ name, val string }{{"kid", k.KID}, {"issuer", k.Issuer}} {
+			if strings.IndexFunc(m.val, isControl) >= 0 {
+				v.add(f+"."+m.name, "contains a control character")
+			}
+		}
+		// The client label is sent as a response header value.
+		if k.Client != "" && !isHeaderValue(k.Client) {
+			v.add(f+".client", "must be printable ASCII without leading or trailing space")
+		}
+		if k.JWKS != "" {
+			checkInlineKeys(v, f+".jwks", k, alg)
+		}
+	}
+}
+
+// checkInlineKeys parses an inline document as the keyring will and
+// refuses secrets: an HMAC key in the configuration would be a secret in a
+// file that is copied, committed and printed. Private members fail the
+// parse already (ErrPrivateKey).
+func checkInlineKeys(v *validator, field string, k Key, alg keyring.Algorithm) {
+	keys, err := keyring.ParseKeys([]byte(k.JWKS), keyring.Options{ID: k.KID, Alg: alg, Issuer: k.Issuer, Client: k.Client})
+	if err != nil {
+		v.add(field, "%w", err)
+		return
+	}
+	for _, key := range keys {
+		if key.Alg().Family() == keyring.FamilyHMAC {
+			v.add(field, "holds an HMAC secret: secrets belong in secret_file or secret_env, never inline")
+			return
+		}
+	}
+}
+
+func containsAlg(algs []keyring.Algorithm, a keyring.Algorithm) bool {
+	for _, x := range algs {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func isEnvName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch != '_' && !isAlnum(ch) || i == 0 && ch >= '0' && ch <= '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func (c *Config) validatePolicy(v *validator) {
+	p := c.Policy
+	checkList(v, "policy.issuers", p.Issuers)
+	checkList(v, "policy.audiences", p.Audiences)
+	if p.Leeway < 0 || p.Leeway > MaxLeeway {
+		v.add("policy.leeway", "%s is not between 0s and %s", p.Leeway, MaxLeeway)
+	}
+	// "typ" is a media type (RFC 7515 §4.1.9): token chars and one '/'.
+	if p.Type != "" {
+		typ, sub, _ := strings.Cut(p.Type, "/")
+		if !isToken(typ) || strings.Contains(p.Type, "/") && !isToken(sub) {
+			v.add("policy.type", "%q is not a media type such as at+jwt", p.Type)
+		}
+	}
+	for i, claim := range p.RequiredClaims {
+		if _, err := verifier.ParsePath(claim); err != nil {
+			v.add(fmt.Sprintf("policy.required_claims[%d]", i), "empty claim path")
+		}
+	}
+}
+
+// checkList requires non-empty, distinct values.
+func checkList(v *validator, field string, list []string) {
+	seen := make(map[string]bool, len(list))
+	for i, s := range list {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case s == "":
+			v.add(f, "must not be empty")
+		case strings.IndexFunc(s, isControl) >= 0:
+			v.add(f, "contains a control character")
+		case seen[s]:
+			v.add(f, "duplicate %q", s)
+		}
+		seen[s] = true
+	}
+}
+
+// reservedHeaders are response headers the sidecar or HTTP itself owns; a
+// claim copied into one of them would corrupt the response or the proxy's
+// view of it.
+var reservedHeaders = map[string]bool{
+	"connection": true, "content-length": true, "content-type": true, "date": true,
+	"keep-alive": true, "proxy-connection": true, "server": true, "set-cookie": true,
+	"te": true, "trailer": true, "transfer-encoding": true, "upgrade": true,
+	"www-authenticate": true, "host": true,
+}
+
+func (c *Config) validateHeaders(v *validator) {
+	h := c.Headers
+	seen := map[string]string{}
+	header := func(field, name string) {
+		lower := strings.ToLower(name)
+		switch {
+		case !isToken(name):
+			// RFC 9110 §5.1: a field name is a token.
+			v.add(field, "%q is not a valid header name", name)
+		case reservedHeaders[lower]:
+			v.add(field, "%q is a reserved header", name)
+		case seen[lower] != "":
+			// Field names are case-insensitive (RFC 9110 §5.1).
+			v.add(field, "%q is already used by %s", name, seen[lower])
+		default:
+			seen[lower] = field
+		}
+	}
+	for i, m := range h.Claims {
+		f := fmt.Sprintf("headers.claims[%d]", i)
+		if _, err := verifier.ParsePath(m.Claim); err != nil {
+			v.add(f+".claim", "empty claim path")
+		}
+		header(f+".header", m.Header)
+	}
+	if h.Client != "" {
+		header("headers.client", h.Client)
+	}
+	if h.KeyID != "" {
+		header("headers.key_id", h.KeyID)
+	}
+	if h.MaxValueLength < 1 || h.MaxValueLength > MaxHeaderValueLen {
+		v.add("headers.max_value_length", "%s is not between 1 and %s", h.MaxValueLength, MaxHeaderValueLen)
+	}
+}
+
+func (c *Config) validateRoutes(v *validator) {
+	for i, r := range c.Routes {
+		f := fmt.Sprintf("routes[%d]", i)
+		switch {
+		case !strings.HasPrefix(r.Prefix, "/"):
+			v.add(f+".prefix", "must start with /")
+		case strings.ContainsAny(r.Prefix, "?#") || strings.IndexFunc(r.Prefix, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
+			v.add(f+".prefix", "%q is not a plain path (no query, fragment, space or control characters)", r.Prefix)
+		}
+		seen := map[string]bool{}
+		for j, m := range r.Methods {
+			mf := fmt.Sprintf("%s.methods[%d]", f, j)
+			switch {
+			case !isToken(m) || strings.ToUpper(m) != m:
+				// Methods are case-sensitive tokens (RFC 9110 §9.1);
+				// the standard ones are upper case and requests are
+				// matched exactly, so "get" would never match.
+				v.add(mf, "%q is not an upper-case method name", m)
+			case seen[m]:
+				v.add(mf, "duplicate %q", m)
+			}
+			seen[m] = true
+		}
+		for j, s := range r.Scopes {
+			// RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E.
+			if s == "" || strings.IndexFunc(s, func(r rune) bool { return r <= 0x20 || r >= 0x7f || r == '"' || r == '\\' }) >= 0 {
+				v.add(fmt.Sprintf("%s.scopes[%d]", f, j), "%q is not a scope token", s)
+			}
+		}
+		for _, name := range sortedKeys(r.Claims) {
+			cf := fmt.Sprintf("%s.claims[%q]", f, name)
+			if _, err := verifier.ParsePath(name); err != nil {
+				v.add(cf, "empty claim path")
+			}
+			if len(r.Claims[name]) == 0 {
+				v.add(cf, "no accepted values (the route could never be satisfied)")
+			}
+		}
+		if r.Public && (len(r.Scopes) > 0 || len(r.Claims) > 0) {
+			v.add(f+".public", "a public route cannot require scopes or claims")
+		}
+	}
+}
+
+func (c *Config) validateCache(v *validator) {
+	if c.Cache.MaxSize < 0 {
+		v.add("cache.max_size", "must not be negative (%d)", int64(c.Cache.MaxSize))
+	}
+	if c.Cache.NegativeTTL < 0 {
+		v.add("cache.negative_ttl", "must not be negative (%s)", c.Cache.NegativeTTL)
+	}
+}
+
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"text", "json"}
+)
+
+func (c *Config) validateLog(v *validator) {
+	if !containsFold(logLevels, c.Log.Level) {
+		v.add("log.level", "unknown level %q (debug, info, warn or error)", c.Log.Level)
+	}
+	if !containsFold(logFormats, c.Log.Format) {
+		v.add("log.format", "unknown format %q (text or json)", c.Log.Format)
+	}
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// isToken reports whether s is an RFC 9110 §5.6.2 token:
+// 1*tchar, tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" /
+// "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if ch := s[i]; !isAlnum(ch) && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(ch)) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isHeaderValue accepts visible ASCII and inner spaces (RFC 9110 §5.5
+// field-value, restricted to ASCII).
+func isHeaderValue(s string) bool {
+	if strings.TrimSpace(s) != s {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func isAlnum(ch byte) bool {
+	return ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9'
+}
