@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tokengate/tokengate/keyring"
+	"github.com/tokengate/tokengate/verifier"
+)
+
+func runKeygen(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("keygen", "--alg ALG --kid KID --out DIR", stderr)
+	algFlag := fs.String("alg", "ES256", "algorithm the key is for: "+algList())
+	kid := fs.String("kid", "", "key id (required); files are named after it")
+	out := fs.String("out", ".", "directory to write to (created 0700 if missing)")
+	crv := fs.String("crv", "Ed25519", "curve for --alg EdDSA: Ed25519 or Ed448")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	alg, err := keyring.ParseAlgorithm(*algFlag)
+	if err != nil {
+		return err
+	}
+	if *kid == "" {
+		fs.Usage()
+		return exitError{2}
+	}
+	c := ""
+	if alg == keyring.EdDSA {
+		c = *crv
+	}
+	files, err := writeKeyPair(*out, alg, *kid, c)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		fmt.Fprintln(stdout, "wrote", f)
+	}
+	if alg.Family() == keyring.FamilyHMAC {
+		fmt.Fprintf(stdout, "\nconfig.yaml:\n  keys:\n    - secret_file: %s\n      encoding: base64url\n      alg: %s\n      kid: %s\n", files[0], alg, *kid)
+	} else {
+		fmt.Fprintf(stdout, "\nconfig.yaml:\n  keys:\n    - file: %s\n", files[1])
+	}
+	return nil
+}
+
+func algList() string {
+	s := make([]string, len(keyring.Algorithms))
+	for i, a := range keyring.Algorithms {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ", ")
+}
+
+func runMint(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("mint", "--key FILE [--claims JSON] [--ttl 15m]", stderr)
+	keyPath := fs.String("key", "", "private key PEM, or HMAC secret file (required)")
+	algFlag := fs.String("alg", "", "algorithm; required for RSA keys and HMAC secrets, else taken from the key")
+	kid := fs.String("kid", "", "kid header (default: the key file name without .key.pem or .secret)")
+	claims := fs.String("claims", "{}", "claims as a JSON object")
+	ttl := fs.Duration("ttl", 15*time.Minute, "sets exp = now + ttl unless claims has exp; 0 leaves exp out")
+	typ := fs.String("typ", "JWT", `header "typ" (for example at+jwt); "" writes none`)
+	encoding := fs.String("encoding", "base64url", "encoding of an HMAC secret file: raw, base64, base64url, hex")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *keyPath == "" {
+		fs.Usage()
+		return exitError{2}
+	}
+	s, err := loadSigningKey(*keyPath, *algFlag, *kid, *encoding)
+	if err != nil {
+		return err
+	}
+	payload, err := buildClaims([]byte(*claims), time.Now(), *ttl)
+	if err != nil {
+		return err
+	}
+	tok, err := s.SignWithType(payload, *typ)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// buildClaims adds iat (and exp from ttl) to a JSON object, keeping any
+// values the caller gave.
+func buildClaims(in []byte, now time.Time, ttl time.Duration) ([]byte, error) {
+	d := json.NewDecoder(bytes.NewReader(in))
+	d.UseNumber()
+	var c map[string]any
+	if err := d.Decode(&c); err != nil || c == nil {
+		return nil, errors.New("--claims must be a JSON object")
+	}
+	if _, ok := c["iat"]; !ok {
+		c["iat"] = now.Unix()
+	}
+	if _, ok := c["exp"]; !ok && ttl > 0 {
+		c["exp"] = now.Add(ttl).Unix()
+	}
+	return json.Marshal(c)
+}
+
+func runVerify(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("verify", "[--config FILE] TOKEN", stderr)
+	cfgPath := fs.String("config", "", "configuration file (default: the built-in config.yaml)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitError{2}
+	}
+	cfg, err := loadConfig(*cfgPath, false)
+	if err != nil {
+		return err
+	}
+	ring, err := keyring.New(cfg.Keyring())
+	if err != nil {
+		return err
+	}
+	v, err := verifier.New(ring, cfg.VerifierOptions())
+	if err != nil {
+		return err
+	}
+	r := verifier.AcquireResult()
+	defer verifier.ReleaseResult(r)
+	if err := v.Verify(r, []byte(strings.TrimSpace(fs.Arg(0)))); err != nil {
+		var ve *verifier.Error
+		label := "invalid_token"
+		if errors.As(err, &ve) {
+			label = ve.Class().Label()
+		}
+		fmt.Fprintf(stdout, "invalid: %s (%s)\n", verifier.Reason(err), label)
+		return exitError{1}
+	}
+	var claims any
+	if err := json.Unmarshal(r.Payload(), &claims); err != nil {
+		return err
+	}
+	out, _ := json.MarshalIndent(map[string]any{
+		"valid":  true,
+		"alg":    r.Alg(),
+		"kid":    r.Key().ID(),
+		"client": r.Key().Client(),
+		"claims": claims,
+	}, "", "  ")
+	fmt.Fprintln(stdout, string(out))
+	return nil
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", "[--config FILE]", stderr)
+	cfgPath := fs.String("config", "", "configuration file (default: the built-in config.yaml)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath, false)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Sidecar().Validate(); err != nil {
+		return err
+	}
+	ring, err := keyring.New(cfg.Keyring())
+	if err != nil {
+		return err
+	}
+	if _, err := verifier.New(ring, cfg.VerifierOptions()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "configuration OK: %d keys, /verify on %s, admin on %s\n", ring.Snapshot().Len(), cfg.Listen.Verify, cfg.Listen.Admin)
+	return nil
+}
