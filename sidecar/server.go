@@ -167,13 +167,13 @@ func (s *Server) build(cfg Config, vopts verifier.Options) (*state, error) {
 		challenge: fmt.Appendf(nil, `Bearer realm=%q`, cfg.Realm),
 	}
 	if cfg.ClientHeader != "" {
-		st.clientHdr = []byte(cfg.ClientHeader)
+		st.clientHdr = canonicalHeader(cfg.ClientHeader)
 	}
 	if cfg.KeyIDHeader != "" {
-		st.keyIDHdr = []byte(cfg.KeyIDHeader)
+		st.keyIDHdr = canonicalHeader(cfg.KeyIDHeader)
 	}
 	for _, h := range cfg.Headers {
-		m := headerMapping{name: []byte(h.Header), scope: h.Claim == "scope"}
+		m := headerMapping{name: canonicalHeader(h.Header), scope: h.Claim == "scope"}
 		if !m.scope {
 			if m.path, err = verifier.ParsePath(h.Claim); err != nil {
 				return nil, err
@@ -264,6 +264,12 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("sidecar: cache: sizes and durations must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// canonicalHeader is fasthttp's canonical form of a header name
+// ("x-auth-subject" → "X-Auth-Subject").
+func canonicalHeader(name string) []byte {
+	return fasthttp.AppendNormalizedHeaderKey(nil, name)
 }
 
 // validHeaderName: RFC 9110 §5.1 field-name = token.
@@ -590,7 +596,10 @@ func (s *Server) allow(ctx *fasthttp.RequestCtx, st *state, sc *scratch, rt *rou
 		return
 	}
 	for _, h := range e.headers {
-		ctx.Response.Header.SetBytesKV(h[0], h[1])
+		// Names were put in canonical form when the state was built and
+		// values sanitised when the entry was: skip fasthttp's per-call
+		// normalisation.
+		ctx.Response.Header.SetCanonical(h[0], h[1])
 	}
 	s.metrics.result(resultOK).Inc()
 	ctx.SetStatusCode(fasthttp.StatusOK)
