@@ -43,7 +43,7 @@ func loadConfig(path string, generate bool) (*config.Config, error) {
 				return nil, fmt.Errorf("generating development keys in %s: %w", dir, err)
 			}
 		}
-		cfg.Keys = append(cfg.Keys, config.Key{File: jwks})
+		cfg.Keys = append(cfg.Keys, config.Key{File: jwks, Algs: []string{string(keyring.ES256)}})
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
