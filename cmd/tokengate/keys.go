@@ -151,4 +151,3 @@ func algFor(priv any) keyring.Algorithm {
 	}
 	return ""
 }
-
