@@ -34,6 +34,7 @@ var commands = []command{
 	{"mint", "sign a token with a private key or secret", runMint},
 	{"verify", "verify one token against the configured keys and policy", runVerify},
 	{"check", "validate a configuration and load its keys", runCheck},
+	{"loadtest", "load-test the sidecar or a session store over loopback HTTP", runLoadtest},
 }
 
 func usage(w io.Writer) {
