@@ -36,6 +36,12 @@ type Policy struct {
 	// RequiredClaims lists claims that must be present and not null,
 	// as paths ("tenant", "realm_access.roles").
 	RequiredClaims []string
+	// PerIssuer gives issuers their own rules: a token whose "iss" is a
+	// key here is checked against that Policy instead of this one (its own
+	// audiences, leeway, type, required claims). Its issuers are accepted
+	// in addition to Issuers; nested PerIssuer and Issuers are ignored.
+	// The lookup is one map access, whatever the number of issuers.
+	PerIssuer map[string]Policy
 }
 
 // DefaultPolicy requires "exp" and allows DefaultLeeway of clock skew.
@@ -50,6 +56,8 @@ type compiledPolicy struct {
 	allowNoExp bool
 	typ        string // lower case, without "application/"
 	required   []Path
+	// byIssuer holds the compiled PerIssuer policies.
+	byIssuer map[string]*compiledPolicy
 }
 
 func compilePolicy(p Policy) (*compiledPolicy, error) {
@@ -90,6 +98,26 @@ func compilePolicy(p Policy) (*compiledPolicy, error) {
 			continue
 		}
 		c.required = append(c.required, path)
+	}
+	if len(p.PerIssuer) > 0 {
+		c.byIssuer = make(map[string]*compiledPolicy, len(p.PerIssuer))
+		if c.issuers == nil {
+			c.issuers = make(map[string]struct{}, len(p.PerIssuer))
+		}
+		for iss, ip := range p.PerIssuer {
+			if iss == "" {
+				errs = append(errs, errors.New("verifier: policy: per-issuer policy for an empty issuer"))
+				continue
+			}
+			ip.Issuers, ip.PerIssuer = nil, nil
+			sub, err := compilePolicy(ip)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("verifier: policy for issuer %q: %w", iss, err))
+				continue
+			}
+			c.byIssuer[iss] = sub
+			c.issuers[iss] = struct{}{}
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

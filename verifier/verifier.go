@@ -338,6 +338,15 @@ func numericDate(v jsonx.Value) (float64, error) {
 // checkClaims applies the policy to the claims readRegistered found.
 func (v *Verifier) checkClaims(r *Result) error {
 	p := v.policy.Load()
+	if r.iss != nil && p.byIssuer != nil {
+		// The token's issuer selects its rules (one map lookup).
+		if ip, ok := p.byIssuer[string(r.iss)]; ok {
+			if err := p.checkIssuer(r); err != nil {
+				return err
+			}
+			p = ip
+		}
+	}
 	now := v.now()
 	t := float64(now.Unix()) + float64(now.Nanosecond())/1e9
 	// RFC 7519 §4.1.4: the current time MUST be before "exp".
@@ -358,13 +367,8 @@ func (v *Verifier) checkClaims(r *Result) error {
 	if r.hasIat && r.iat > t+p.leeway {
 		return errIssuedInFuture
 	}
-	if p.issuers != nil {
-		if r.iss == nil {
-			return errNoIssuer
-		}
-		if _, ok := p.issuers[string(r.iss)]; !ok {
-			return ErrIssuer
-		}
+	if err := p.checkIssuer(r); err != nil {
+		return err
 	}
 	if p.audiences != nil {
 		if len(r.aud) == 0 {
@@ -386,6 +390,20 @@ func (v *Verifier) checkClaims(r *Result) error {
 		if c, ok := r.Claim(path); !ok || c.Kind() == jsonx.Null {
 			return ErrMissingClaim
 		}
+	}
+	return nil
+}
+
+// checkIssuer applies the accepted-issuers list (RFC 7519 §4.1.1).
+func (p *compiledPolicy) checkIssuer(r *Result) error {
+	if p.issuers == nil {
+		return nil
+	}
+	if r.iss == nil {
+		return errNoIssuer
+	}
+	if _, ok := p.issuers[string(r.iss)]; !ok {
+		return ErrIssuer
 	}
 	return nil
 }
