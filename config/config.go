@@ -86,18 +86,19 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // The zero Config is not a useful configuration (RequireExp false, no
 // listen addresses): start from Load("").
 type Config struct {
-	Listen    Listen  `mapstructure:"listen"`
-	Realm     string  `mapstructure:"realm"`
-	Token     Token   `mapstructure:"token"`
-	Limits    Limits  `mapstructure:"limits"`
-	Keys      []Key   `mapstructure:"keys"`
-	WatchKeys bool    `mapstructure:"watch_keys"`
-	Policy    Policy  `mapstructure:"policy"`
-	Headers   Headers `mapstructure:"headers"`
-	Routes    []Route `mapstructure:"routes"`
-	Cache     Cache   `mapstructure:"cache"`
-	Log       Log     `mapstructure:"log"`
-	Dev       Dev     `mapstructure:"dev"`
+	Listen    Listen   `mapstructure:"listen"`
+	Realm     string   `mapstructure:"realm"`
+	Token     Token    `mapstructure:"token"`
+	Limits    Limits   `mapstructure:"limits"`
+	Keys      []Key    `mapstructure:"keys"`
+	WatchKeys bool     `mapstructure:"watch_keys"`
+	Policy    Policy   `mapstructure:"policy"`
+	Issuers   []Issuer `mapstructure:"issuers"`
+	Headers   Headers  `mapstructure:"headers"`
+	Routes    []Route  `mapstructure:"routes"`
+	Cache     Cache    `mapstructure:"cache"`
+	Log       Log      `mapstructure:"log"`
+	Dev       Dev      `mapstructure:"dev"`
 }
 
 // Listen holds the listen addresses (host:port).
@@ -152,6 +153,18 @@ type Policy struct {
 	RequireExp     bool          `mapstructure:"require_exp"`
 	Type           string        `mapstructure:"type"`
 	RequiredClaims []string      `mapstructure:"required_claims"`
+}
+
+// Issuer gives one issuer its own claim rules, overriding policy for
+// tokens whose "iss" equals Issuer. An empty list or unset field inherits
+// the policy section's value.
+type Issuer struct {
+	Issuer          string         `mapstructure:"issuer"`
+	Audiences       []string       `mapstructure:"audiences"`
+	Leeway          *time.Duration `mapstructure:"leeway"`
+	AllowMissingExp bool           `mapstructure:"allow_missing_exp"`
+	Type            string         `mapstructure:"type"`
+	RequiredClaims  []string       `mapstructure:"required_claims"`
 }
 
 // Headers maps claims to response headers.

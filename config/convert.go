@@ -59,7 +59,7 @@ func (c *Config) Keyring() keyring.Config {
 // token size limit. Claims limits and the clock are left at their defaults.
 func (c *Config) VerifierOptions() verifier.Options {
 	p := c.Policy
-	return verifier.Options{
+	opts := verifier.Options{
 		Policy: verifier.Policy{
 			Issuers:         cloneList(p.Issuers),
 			Audiences:       cloneList(p.Audiences),
@@ -70,6 +70,33 @@ func (c *Config) VerifierOptions() verifier.Options {
 		},
 		MaxTokenSize: int(c.Limits.MaxTokenSize),
 	}
+	if len(c.Issuers) > 0 {
+		opts.Policy.PerIssuer = make(map[string]verifier.Policy, len(c.Issuers))
+		for _, is := range c.Issuers {
+			ip := verifier.Policy{
+				Audiences:       cloneList(orList(is.Audiences, p.Audiences)),
+				Leeway:          p.Leeway,
+				AllowMissingExp: is.AllowMissingExp,
+				Type:            is.Type,
+				RequiredClaims:  cloneList(orList(is.RequiredClaims, p.RequiredClaims)),
+			}
+			if is.Leeway != nil {
+				ip.Leeway = *is.Leeway
+			}
+			if ip.Type == "" {
+				ip.Type = p.Type
+			}
+			opts.Policy.PerIssuer[is.Issuer] = ip
+		}
+	}
+	return opts
+}
+
+func orList(a, b []string) []string {
+	if len(a) > 0 {
+		return a
+	}
+	return b
 }
 
 // Sidecar returns the HTTP side's configuration.

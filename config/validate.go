@@ -289,6 +289,25 @@ func (c *Config) validatePolicy(v *validator) {
 			v.add(fmt.Sprintf("policy.required_claims[%d]", i), "empty claim path")
 		}
 	}
+	seen := map[string]bool{}
+	for i, is := range c.Issuers {
+		field := fmt.Sprintf("issuers[%d]", i)
+		if is.Issuer == "" {
+			v.add(field+".issuer", "required")
+		} else if seen[is.Issuer] {
+			v.add(field+".issuer", "%q is listed twice", is.Issuer)
+		}
+		seen[is.Issuer] = true
+		checkList(v, field+".audiences", is.Audiences)
+		if is.Leeway != nil && (*is.Leeway < 0 || *is.Leeway > MaxLeeway) {
+			v.add(field+".leeway", "%s is not between 0s and %s", *is.Leeway, MaxLeeway)
+		}
+		for j, claim := range is.RequiredClaims {
+			if _, err := verifier.ParsePath(claim); err != nil {
+				v.add(fmt.Sprintf("%s.required_claims[%d]", field, j), "empty claim path")
+			}
+		}
+	}
 }
 
 // checkList requires non-empty, distinct values.
