@@ -80,6 +80,10 @@ var (
 	ErrMissingClaim      = class("missing_claim", "required claim missing", CodeInvalidToken)
 	ErrType              = class("type", "token type not accepted", CodeInvalidToken)
 	ErrInsufficientScope = class("insufficient_scope", "insufficient scope", CodeInsufficientScope)
+	// ErrRevoked is for tokens taken back before their expiry (a denied
+	// "jti", or a subject's "issued before" cutoff). The verifier does not
+	// return it itself; the sidecar does, from its revocation set.
+	ErrRevoked = class("revoked", "token revoked", CodeInvalidToken)
 )
 
 // Detailed reasons. Each belongs to one class above.

@@ -113,6 +113,10 @@ func (r *Result) NotBefore() (t time.Time, ok bool) { return numericTime(r.nbf),
 // IssuedAt is "iat"; ok is false when the token has none.
 func (r *Result) IssuedAt() (t time.Time, ok bool) { return numericTime(r.iat), r.hasIat }
 
+// IssuedAtSeconds is "iat" as seconds since the epoch (possibly
+// fractional); ok is false when the token has none.
+func (r *Result) IssuedAtSeconds() (sec float64, ok bool) { return r.iat, r.hasIat }
+
 // Payload is the decoded claims JSON.
 func (r *Result) Payload() []byte { return r.pbuf }
 
