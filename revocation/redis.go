@@ -1,0 +1,413 @@
+package revocation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrQueued reports a rule that is in force on this replica but could not
+// be written to Redis yet: Sync keeps retrying, and the other replicas
+// learn of it when the write succeeds.
+var ErrQueued = errors.New("revocation: Redis unavailable; rule in force here and queued for the other replicas")
+
+// SyncOptions configure a Sync.
+type SyncOptions struct {
+	// Client is the Redis client. Required.
+	Client redis.UniversalClient
+	// Prefix starts every key Sync writes; default "tokengate:revocation:".
+	// The pub/sub channel is Prefix + "events".
+	Prefix string
+	// ResyncInterval is how often the whole set is reloaded from Redis even
+	// when nothing seems wrong (a safety net for lost messages); default
+	// 30s. A reload also follows every (re)subscription.
+	ResyncInterval time.Duration
+	// Timeout bounds every Redis command; default 2s.
+	Timeout time.Duration
+	// Logger receives connection changes and errors. Nil discards.
+	Logger *slog.Logger
+}
+
+// Sync shares a Store's rules with every other replica through Redis. Each
+// rule is a Redis string whose TTL ends when the rule expires, and every
+// change is announced on a pub/sub channel. Run subscribes, loads the whole
+// set, applies announcements as they come, and reloads the whole set after
+// every reconnection and every ResyncInterval, so a replica that missed
+// messages converges. The Store keeps answering from memory throughout: a
+// Redis outage removes no rule (revoked tokens stay revoked) and adds no
+// failure to good tokens.
+type Sync struct {
+	store   *Store
+	client  redis.UniversalClient
+	prefix  string
+	channel string
+	resync  time.Duration
+	timeout time.Duration
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	pending map[Key]Entry // local additions not yet written to Redis
+	st      SyncStatus
+}
+
+// SyncStatus describes the Redis link, for readiness and metrics.
+type SyncStatus struct {
+	Connected bool
+	// LastSync is the end of the last successful full reload.
+	LastSync time.Time
+	// LastError is the last Redis error, nil after a successful reload.
+	LastError error
+	Resyncs   uint64 // successful full reloads
+	Failures  uint64 // failed commands or subscriptions
+	Events    uint64 // announcements applied
+	// Lag is the delay between the announcement of the last applied event
+	// by its replica and its application here.
+	Lag time.Duration
+	// Pending counts local rules waiting to be written to Redis.
+	Pending int
+}
+
+// NewSync returns a Sync for store; call Run to start it.
+func NewSync(store *Store, o SyncOptions) (*Sync, error) {
+	if o.Client == nil {
+		return nil, errors.New("revocation: Redis client required")
+	}
+	y := &Sync{store: store, client: o.Client, prefix: o.Prefix, resync: o.ResyncInterval,
+		timeout: o.Timeout, log: o.Logger, pending: map[Key]Entry{}}
+	if y.prefix == "" {
+		y.prefix = "tokengate:revocation:"
+	}
+	y.channel = y.prefix + "events"
+	if y.resync <= 0 {
+		y.resync = 30 * time.Second
+	}
+	if y.timeout <= 0 {
+		y.timeout = 2 * time.Second
+	}
+	if y.log == nil {
+		y.log = slog.New(slog.DiscardHandler)
+	}
+	return y, nil
+}
+
+// Status returns the state of the Redis link.
+func (y *Sync) Status() SyncStatus {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	st := y.st
+	st.Pending = len(y.pending)
+	return st
+}
+
+// Channel is the pub/sub channel Sync uses.
+func (y *Sync) Channel() string { return y.channel }
+
+// redisKey is injective: both parts are query-escaped, so ':' never
+// appears inside one.
+func (y *Sync) redisKey(k Key) string {
+	kind := "jti:"
+	if k.Kind == KindSubject {
+		kind = "sub:"
+	}
+	return y.prefix + kind + url.QueryEscape(k.Issuer) + ":" + url.QueryEscape(k.Value)
+}
+
+type event struct {
+	Op   string          `json:"op"` // "add" or "del"
+	Rule json.RawMessage `json:"rule"`
+	At   int64           `json:"at"` // Unix nanoseconds at the announcing replica
+}
+
+// Add puts e in force here at once, writes it to Redis with a TTL up to its
+// expiry and announces it. If Redis cannot be reached, the rule stays in
+// force here, is queued and retried by Run, and the error is ErrQueued.
+func (y *Sync) Add(ctx context.Context, e Entry) (Entry, error) {
+	e.Source = "api"
+	e, err := y.store.addTo(layerShared, e, "api")
+	if err != nil {
+		return Entry{}, err
+	}
+	if err := y.write(ctx, e); err != nil {
+		y.mu.Lock()
+		y.pending[e.Key()] = e
+		y.failLocked(err)
+		y.mu.Unlock()
+		y.log.Warn("revocation: Redis write failed; rule queued", "rule", e.Key().String(), "error", err)
+		return e, fmt.Errorf("%w: %v", ErrQueued, err)
+	}
+	return e, nil
+}
+
+func (y *Sync) write(ctx context.Context, e Entry) error {
+	rule, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	ev, err := json.Marshal(event{Op: "add", Rule: rule, At: time.Now().UnixNano()})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, y.timeout)
+	defer cancel()
+	_, err = y.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetArgs(ctx, y.redisKey(e.Key()), rule, redis.SetArgs{ExpireAt: e.Expires})
+		p.Publish(ctx, y.channel, ev)
+		return nil
+	})
+	return err
+}
+
+// Remove deletes the rule with key k from Redis, announces it and then
+// removes it here. If Redis cannot be reached nothing changes anywhere and
+// the error says so: undoing a revocation on one replica only would let a
+// full reload bring it back, or leave replicas disagreeing.
+func (y *Sync) Remove(ctx context.Context, k Key) (bool, error) {
+	rule, _ := json.Marshal(Entry{Kind: k.Kind, JTI: jtiOf(k), Subject: subOf(k), Issuer: k.Issuer})
+	ev, _ := json.Marshal(event{Op: "del", Rule: rule, At: time.Now().UnixNano()})
+	tctx, cancel := context.WithTimeout(ctx, y.timeout)
+	defer cancel()
+	var del *redis.IntCmd
+	_, err := y.client.TxPipelined(tctx, func(p redis.Pipeliner) error {
+		del = p.Del(tctx, y.redisKey(k))
+		p.Publish(tctx, y.channel, ev)
+		return nil
+	})
+	if err != nil {
+		y.mu.Lock()
+		y.failLocked(err)
+		y.mu.Unlock()
+		return false, fmt.Errorf("revocation: Redis unavailable, rule not removed: %w", err)
+	}
+	y.mu.Lock()
+	_, wasPending := y.pending[k]
+	delete(y.pending, k)
+	y.mu.Unlock()
+	local := y.store.Remove(k)
+	return local || wasPending || del.Val() > 0, nil
+}
+
+func jtiOf(k Key) string {
+	if k.Kind == KindJTI {
+		return k.Value
+	}
+	return ""
+}
+
+func subOf(k Key) string {
+	if k.Kind == KindSubject {
+		return k.Value
+	}
+	return ""
+}
+
+func (y *Sync) failLocked(err error) {
+	y.st.Failures++
+	y.st.LastError = err
+}
+
+// Run follows Redis until ctx is done. It never returns early: every
+// failure is logged, counted and retried with backoff (100ms doubling to
+// 5s), and each reconnection is followed by a full reload.
+func (y *Sync) Run(ctx context.Context) {
+	ps := y.client.Subscribe(ctx, y.channel)
+	defer ps.Close()
+	backoff := 100 * time.Millisecond
+	needResync := true
+	for ctx.Err() == nil {
+		msg, err := ps.ReceiveTimeout(ctx, time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				y.periodic(ctx, &needResync)
+				continue
+			}
+			y.setDown(err)
+			needResync = true
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				y.log.Info("revocation: subscribed to Redis", "channel", m.Channel)
+				needResync = true
+				y.periodic(ctx, &needResync)
+			}
+		case *redis.Message:
+			y.apply(m.Payload)
+			if needResync {
+				y.periodic(ctx, &needResync)
+			}
+		}
+	}
+}
+
+// periodic flushes queued writes and reloads the whole set when one is
+// due.
+func (y *Sync) periodic(ctx context.Context, needResync *bool) {
+	y.flush(ctx)
+	y.mu.Lock()
+	due := time.Since(y.st.LastSync) >= y.resync
+	y.mu.Unlock()
+	if *needResync || due {
+		if err := y.Resync(ctx); err == nil {
+			*needResync = false
+		}
+	}
+}
+
+func (y *Sync) flush(ctx context.Context) {
+	y.mu.Lock()
+	queued := make([]Entry, 0, len(y.pending))
+	for _, e := range y.pending {
+		queued = append(queued, e)
+	}
+	y.mu.Unlock()
+	for _, e := range queued {
+		if err := y.write(ctx, e); err != nil {
+			return
+		}
+		y.mu.Lock()
+		if cur, ok := y.pending[e.Key()]; ok && cur == e {
+			delete(y.pending, e.Key())
+		}
+		y.mu.Unlock()
+		y.log.Info("revocation: queued rule written to Redis", "rule", e.Key().String())
+	}
+}
+
+func (y *Sync) setDown(err error) {
+	y.mu.Lock()
+	was := y.st.Connected
+	y.st.Connected = false
+	y.failLocked(err)
+	y.mu.Unlock()
+	if was {
+		y.log.Warn("revocation: lost Redis; serving the rules in memory", "error", err)
+	}
+}
+
+// apply handles one announcement.
+func (y *Sync) apply(payload string) {
+	var ev event
+	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+		y.log.Warn("revocation: ignoring malformed announcement", "error", err)
+		return
+	}
+	e, err := ParseEntry(ev.Rule, ParseOptions{})
+	if err != nil {
+		y.log.Warn("revocation: ignoring malformed announcement", "error", err)
+		return
+	}
+	switch ev.Op {
+	case "add":
+		y.store.applyShared([]Entry{e}, nil)
+	case "del":
+		y.mu.Lock()
+		delete(y.pending, e.Key())
+		y.mu.Unlock()
+		y.store.applyShared(nil, []Key{e.Key()})
+	default:
+		y.log.Warn("revocation: ignoring announcement with unknown op", "op", ev.Op)
+		return
+	}
+	y.mu.Lock()
+	y.st.Events++
+	if ev.At > 0 {
+		y.st.Lag = max(0, time.Since(time.Unix(0, ev.At)))
+	}
+	y.mu.Unlock()
+}
+
+// Resync reloads every rule from Redis and makes it the shared layer
+// (queued local rules and rules added while it ran are kept).
+func (y *Sync) Resync(ctx context.Context) error {
+	start := y.store.now()
+	entries, bad, err := y.load(ctx)
+	if err != nil {
+		y.mu.Lock()
+		y.st.Connected = false
+		y.failLocked(err)
+		y.mu.Unlock()
+		y.log.Warn("revocation: reload from Redis failed; keeping the rules in memory", "error", err)
+		return err
+	}
+	y.mu.Lock()
+	for _, e := range y.pending {
+		entries = append(entries, e)
+	}
+	was := y.st.Connected
+	y.st.Connected = true
+	y.st.LastSync = time.Now()
+	y.st.LastError = nil
+	y.st.Resyncs++
+	y.mu.Unlock()
+	// Rules written here after start may be missing from the answer; rules
+	// from the Store's own clock are compared, so a test clock works too.
+	y.store.replaceShared(entries, start.Add(-time.Nanosecond))
+	if !was {
+		y.log.Info("revocation: rules loaded from Redis", "rules", len(entries), "malformed", bad)
+	}
+	return nil
+}
+
+func (y *Sync) load(ctx context.Context) ([]Entry, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*y.timeout)
+	defer cancel()
+	var (
+		out []Entry
+		bad int
+	)
+	iter := y.client.Scan(ctx, 0, y.prefix+"*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		if k := iter.Val(); strings.HasPrefix(k, y.prefix+"jti:") || strings.HasPrefix(k, y.prefix+"sub:") {
+			keys = append(keys, k)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return nil, 0, err
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 1000)
+		vals, err := y.client.MGet(ctx, keys[:n]...).Result()
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, v := range vals {
+			s, ok := v.(string)
+			if !ok {
+				continue // expired between SCAN and MGET
+			}
+			e, err := ParseEntry([]byte(s), ParseOptions{})
+			if err != nil {
+				bad++
+				continue
+			}
+			out = append(out, e)
+		}
+		keys = keys[n:]
+	}
+	if bad > 0 {
+		y.log.Warn("revocation: malformed rules in Redis ignored", "count", bad)
+	}
+	return out, bad, nil
+}

@@ -1,0 +1,235 @@
+package revocation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tokengate/tokengate/internal/testenv"
+)
+
+// replica is one sidecar's revocation state: its own Store, Redis client
+// and Sync, sharing only the Redis server with the others.
+type replica struct {
+	store  *Store
+	sync   *Sync
+	client *redis.Client
+	name   string
+}
+
+func newReplicas(t *testing.T, n int) []*replica {
+	addr := testenv.RedisAddr(t)
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	prefix := "tokengate-test:" + hex.EncodeToString(rnd[:]) + ":"
+	var out []*replica
+	for i := range n {
+		name := "tokengate-test-" + hex.EncodeToString(rnd[:]) + "-" + string(rune('a'+i))
+		c := redis.NewClient(&redis.Options{Addr: addr, ClientName: name})
+		st := NewStore(Options{MaxTokenLifetime: time.Hour})
+		sy, err := NewSync(st, SyncOptions{Client: c, Prefix: prefix, ResyncInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { sy.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done; c.Close() })
+		out = append(out, &replica{store: st, sync: sy, client: c, name: name})
+	}
+	t.Cleanup(func() {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		defer c.Close()
+		keys, _ := c.Keys(context.Background(), prefix+"*").Result()
+		if len(keys) > 0 {
+			c.Del(context.Background(), keys...)
+		}
+	})
+	for _, r := range out {
+		waitFor(t, 5*time.Second, "initial sync of "+r.name, func() bool { return r.sync.Status().Resyncs > 0 })
+	}
+	return out
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func jtiRevoked(r *replica, jti string) func() bool {
+	return func() bool { return r.store.Revoked(nil, nil, []byte(jti), 0, false, time.Now()) }
+}
+
+func TestRedisRevocationReachesOtherReplicaWithinOneSecond(t *testing.T) {
+	rs := newReplicas(t, 2)
+	a, b := rs[0], rs[1]
+	if _, err := a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "stolen-1", Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if !jtiRevoked(a, "stolen-1")() {
+		t.Fatal("not in force on the replica that revoked it")
+	}
+	took := waitFor(t, time.Second, "revocation on the other replica", jtiRevoked(b, "stolen-1"))
+	t.Logf("other replica denied the jti after %v", took)
+
+	// The rule is in Redis with a TTL no later than its expiry.
+	key := a.sync.redisKey(Key{Kind: KindJTI, Value: "stolen-1"})
+	ttl, err := a.client.PTTL(t.Context(), key).Result()
+	if err != nil || ttl <= 0 || ttl > time.Hour {
+		t.Fatalf("Redis TTL of the rule = %v, %v; want (0, 1h]", ttl, err)
+	}
+
+	// Undo through B: gone from A too.
+	ok, err := b.sync.Remove(t.Context(), Key{Kind: KindJTI, Value: "stolen-1"})
+	if err != nil || !ok {
+		t.Fatalf("Remove = %v, %v", ok, err)
+	}
+	waitFor(t, time.Second, "removal on the other replica", func() bool { return !jtiRevoked(a, "stolen-1")() })
+	if st := b.sync.Status(); st.Events == 0 && a.sync.Status().Events == 0 {
+		t.Error("no announcement counted")
+	}
+}
+
+func TestRedisSubjectCutoffAcrossReplicas(t *testing.T) {
+	rs := newReplicas(t, 2)
+	cut := time.Now().Truncate(time.Second)
+	if _, err := rs[0].sync.Add(t.Context(), Entry{Kind: KindSubject, Subject: "user-42", Issuer: "https://idp", Before: cut}); err != nil {
+		t.Fatal(err)
+	}
+	iss, sub := []byte("https://idp"), []byte("user-42")
+	waitFor(t, time.Second, "cutoff on the other replica", func() bool {
+		return rs[1].store.Revoked(iss, sub, nil, secs(cut)-10, true, time.Now())
+	})
+	if rs[1].store.Revoked(iss, sub, nil, secs(cut)+1, true, time.Now()) {
+		t.Fatal("a token issued after the cutoff is denied")
+	}
+}
+
+// clientKill drops every connection of the named Redis client, as a
+// network failure or a Redis restart would.
+func clientKill(t *testing.T, admin *redis.Client, name string) int {
+	list, err := admin.ClientList(t.Context()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(list, "\n") {
+		if !strings.Contains(line, " name="+name+" ") {
+			continue
+		}
+		for _, f := range strings.Fields(line) {
+			if id, ok := strings.CutPrefix(f, "id="); ok {
+				if err := admin.Do(t.Context(), "CLIENT", "KILL", "ID", id).Err(); err == nil {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+func TestRedisSetRebuiltAfterDisconnect(t *testing.T) {
+	rs := newReplicas(t, 2)
+	a, b := rs[0], rs[1]
+	admin := redis.NewClient(&redis.Options{Addr: a.client.Options().Addr})
+	defer admin.Close()
+
+	a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "keep"})
+	a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "undo-while-away"})
+	waitFor(t, time.Second, "rules on B", func() bool { return jtiRevoked(b, "keep")() && jtiRevoked(b, "undo-while-away")() })
+	before := b.sync.Status().Resyncs
+
+	if n := clientKill(t, admin, b.name); n == 0 {
+		t.Fatal("found no connection of replica B to kill")
+	}
+	// While B is cut off, change Redis behind its back, without
+	// announcements it could receive: only a full reload can show them.
+	prefix := a.sync.prefix
+	admin.Del(t.Context(), a.sync.redisKey(Key{Kind: KindJTI, Value: "undo-while-away"}))
+	rule := `{"jti":"added-while-away","exp":` + itoa(time.Now().Add(time.Hour).Unix()) + `}`
+	admin.Set(t.Context(), prefix+"jti::added-while-away", rule, time.Hour)
+	// In memory B still denies what it knew: an outage frees no token.
+	if !jtiRevoked(b, "keep")() {
+		t.Fatal("a Redis outage dropped a rule")
+	}
+	waitFor(t, 10*time.Second, "reload after reconnecting", func() bool { return b.sync.Status().Resyncs > before })
+	if !jtiRevoked(b, "keep")() || !jtiRevoked(b, "added-while-away")() || jtiRevoked(b, "undo-while-away")() {
+		t.Fatalf("set not rebuilt from Redis: keep=%v added=%v undone-still-denied=%v",
+			jtiRevoked(b, "keep")(), jtiRevoked(b, "added-while-away")(), jtiRevoked(b, "undo-while-away")())
+	}
+	if !b.sync.Status().Connected {
+		t.Fatal("status not connected after the reload")
+	}
+	// And announcements flow again.
+	a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "after"})
+	waitFor(t, time.Second, "announcement after reconnecting", jtiRevoked(b, "after"))
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestRedisUnreachableKeepsRulesLocalAndQueued(t *testing.T) {
+	st := NewStore(Options{})
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond, MaxRetries: -1})
+	defer c.Close()
+	sy, _ := NewSync(st, SyncOptions{Client: c, Timeout: 200 * time.Millisecond})
+	e, err := sy.Add(t.Context(), Entry{Kind: KindJTI, JTI: "j"})
+	if !errors.Is(err, ErrQueued) {
+		t.Fatalf("Add with Redis down: err = %v, want ErrQueued", err)
+	}
+	if e.JTI != "j" || !st.Revoked(nil, nil, []byte("j"), 0, false, time.Now()) {
+		t.Fatal("the rule is not in force locally")
+	}
+	if sy.Status().Pending != 1 {
+		t.Fatalf("Pending = %d, want 1", sy.Status().Pending)
+	}
+	if _, err := sy.Remove(t.Context(), Key{Kind: KindJTI, Value: "j"}); err == nil {
+		t.Fatal("Remove with Redis down succeeded")
+	}
+	if !st.Revoked(nil, nil, []byte("j"), 0, false, time.Now()) {
+		t.Fatal("a failed Remove changed the local set")
+	}
+}
+
+func TestRedisQueuedRuleWrittenWhenRedisReturns(t *testing.T) {
+	rs := newReplicas(t, 1)
+	a := rs[0]
+	// Pretend the write failed: put the rule in force and in the queue.
+	e, _ := a.store.addTo(layerShared, Entry{Kind: KindJTI, JTI: "queued"}, "api")
+	a.sync.mu.Lock()
+	a.sync.pending[e.Key()] = e
+	a.sync.mu.Unlock()
+	waitFor(t, 5*time.Second, "queued rule written", func() bool {
+		n, _ := a.client.Exists(t.Context(), a.sync.redisKey(e.Key())).Result()
+		return n == 1
+	})
+	if a.sync.Status().Pending != 0 {
+		t.Fatal("queue not emptied")
+	}
+}
+
+func TestRedisMalformedAnnouncementsIgnored(t *testing.T) {
+	rs := newReplicas(t, 1)
+	a := rs[0]
+	for _, p := range []string{`{`, `{"op":"add","rule":{"JTI":"x"}}`, `{"op":"nuke","rule":{"jti":"x"}}`, `{"op":"add","rule":{"jti":"x","exp":1e300}}`} {
+		a.client.Publish(t.Context(), a.sync.Channel(), p)
+	}
+	a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "good"})
+	waitFor(t, time.Second, "good rule", jtiRevoked(a, "good"))
+	if a.store.Len() != 1 {
+		t.Fatalf("Len = %d, want 1: a malformed announcement changed the set", a.store.Len())
+	}
+}
