@@ -253,9 +253,9 @@ func entryFromJSON(v jsonx.Value, o ParseOptions) (Entry, error) {
 		}
 	}
 	switch {
-	case e.JTI != "" && e.Subject == "":
+	case e.JTI != "":
 		e.Kind = KindJTI
-	case e.Subject != "" && e.JTI == "":
+	case e.Subject != "":
 		e.Kind = KindSubject
 		if e.Before.IsZero() && !o.Now.IsZero() {
 			e.Before = o.Now

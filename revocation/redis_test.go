@@ -153,15 +153,16 @@ func TestRedisSetRebuiltAfterDisconnect(t *testing.T) {
 	waitFor(t, time.Second, "rules on B", func() bool { return jtiRevoked(b, "keep")() && jtiRevoked(b, "undo-while-away")() })
 	before := b.sync.Status().Resyncs
 
-	if n := clientKill(t, admin, b.name); n == 0 {
-		t.Fatal("found no connection of replica B to kill")
-	}
-	// While B is cut off, change Redis behind its back, without
-	// announcements it could receive: only a full reload can show them.
+	// Change Redis behind B's back, without announcements it could
+	// receive, and cut B off: only the full reload after reconnecting can
+	// show the changes.
 	prefix := a.sync.prefix
 	admin.Del(t.Context(), a.sync.redisKey(Key{Kind: KindJTI, Value: "undo-while-away"}))
 	rule := `{"jti":"added-while-away","exp":` + itoa(time.Now().Add(time.Hour).Unix()) + `}`
 	admin.Set(t.Context(), prefix+"jti::added-while-away", rule, time.Hour)
+	if n := clientKill(t, admin, b.name); n == 0 {
+		t.Fatal("found no connection of replica B to kill")
+	}
 	// In memory B still denies what it knew: an outage frees no token.
 	if !jtiRevoked(b, "keep")() {
 		t.Fatal("a Redis outage dropped a rule")

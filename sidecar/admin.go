@@ -14,6 +14,7 @@ import (
 //	/readyz   200 when keys are loaded, 503 otherwise; JSON with the reload state
 //	/metrics  Prometheus text format
 //	/keys     kid, alg, source and fingerprint of each key (never key material)
+//	/revocations  list, add and remove revocation rules (see handleRevocations)
 func (s *Server) HandleAdmin(ctx *fasthttp.RequestCtx) {
 	switch string(ctx.Path()) {
 	case "/healthz":
@@ -27,6 +28,8 @@ func (s *Server) HandleAdmin(ctx *fasthttp.RequestCtx) {
 		metrics.WriteProcessMetrics(ctx)
 	case "/keys":
 		s.keysList(ctx)
+	case "/revocations":
+		s.handleRevocations(ctx)
 	default:
 		ctx.SetStatusCode(fasthttp.StatusNotFound)
 		ctx.SetBodyString("not found\n")
@@ -43,6 +46,12 @@ type readyReport struct {
 	LastError       string `json:"last_key_reload_error,omitempty"`
 	ConfigError     string `json:"last_config_reload_error,omitempty"`
 	ConfigReloadsOK uint64 `json:"config_loads"`
+	// Revocation state: informative only. A broken revocation file keeps
+	// its previous rules and a Redis outage keeps every rule in memory, so
+	// neither makes the sidecar unready (it would only fail good tokens).
+	Revocations     *int        `json:"revocation_rules,omitempty"`
+	RevocationFile  string      `json:"last_revocation_file_error,omitempty"`
+	RevocationRedis *redisState `json:"revocation_redis,omitempty"`
 }
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
@@ -58,6 +67,14 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	}
 	if ks.LastError != nil {
 		rep.LastError = ks.LastError.Error()
+	}
+	if s.revs != nil {
+		n := s.revs.Len()
+		rep.Revocations = &n
+		if _, err := s.revs.FileStatus(); err != nil {
+			rep.RevocationFile = err.Error()
+		}
+		rep.RevocationRedis = s.redisState()
 	}
 	s.mu.Lock()
 	if s.lastApplyErr != nil {

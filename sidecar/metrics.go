@@ -44,6 +44,7 @@ type serverMetrics struct {
 	cacheNegativeHits *metrics.Counter
 	reloadOK          *metrics.Counter
 	reloadFailed      *metrics.Counter
+	refetchChanged    *metrics.Counter
 }
 
 func newServerMetrics(s *Server) *serverMetrics {
@@ -61,6 +62,26 @@ func newServerMetrics(s *Server) *serverMetrics {
 	m.cacheNegativeHits = set.NewCounter("tokengate_cache_negative_hits_total")
 	m.reloadOK = set.NewCounter(`tokengate_config_reloads_total{result="ok"}`)
 	m.reloadFailed = set.NewCounter(`tokengate_config_reloads_total{result="error"}`)
+	m.refetchChanged = set.NewCounter("tokengate_unknown_kid_refetch_new_keys_total")
+	if s.revs != nil {
+		set.NewGauge("tokengate_revocation_rules", func() float64 { return float64(s.revs.Len()) })
+		set.NewGauge("tokengate_revocation_changes", func() float64 { return float64(s.revs.Changes()) })
+	}
+	if y := s.revSync; y != nil {
+		set.NewGauge("tokengate_revocation_redis_connected", func() float64 { return b2f(y.Status().Connected) })
+		set.NewGauge("tokengate_revocation_redis_resyncs", func() float64 { return float64(y.Status().Resyncs) })
+		set.NewGauge("tokengate_revocation_redis_failures", func() float64 { return float64(y.Status().Failures) })
+		set.NewGauge("tokengate_revocation_redis_events", func() float64 { return float64(y.Status().Events) })
+		set.NewGauge("tokengate_revocation_redis_pending_writes", func() float64 { return float64(y.Status().Pending) })
+		set.NewGauge("tokengate_revocation_sync_lag_seconds", func() float64 { return y.Status().Lag.Seconds() })
+		set.NewGauge("tokengate_revocation_last_sync_timestamp_seconds", func() float64 {
+			t := y.Status().LastSync
+			if t.IsZero() {
+				return 0
+			}
+			return float64(t.UnixNano()) / 1e9
+		})
+	}
 
 	set.NewGauge("tokengate_keyring_generation", func() float64 { return float64(s.keys.Status().Generation) })
 	set.NewGauge("tokengate_keyring_keys", func() float64 { return float64(s.keys.Status().Keys) })
@@ -93,6 +114,13 @@ func newServerMetrics(s *Server) *serverMetrics {
 	set.NewGauge("tokengate_cache_max_bytes", cacheStat(func(st *state) float64 { return float64(st.cache.Stats().MaxBytes) }))
 	set.NewGauge("tokengate_cache_dropped_sets", cacheStat(func(st *state) float64 { return float64(st.cache.Stats().Dropped + st.cache.Stats().Rejected) }))
 	return m
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (m *serverMetrics) result(r int) *metrics.Counter { return m.results[r] }

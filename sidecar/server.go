@@ -25,6 +25,7 @@ import (
 
 	"github.com/tokengate/tokengate/cache"
 	"github.com/tokengate/tokengate/keyring"
+	"github.com/tokengate/tokengate/revocation"
 	"github.com/tokengate/tokengate/verifier"
 )
 
@@ -45,6 +46,11 @@ type Server struct {
 	state   atomic.Pointer[state]
 	metrics *serverMetrics
 	applied atomic.Uint64 // number of successful Apply calls, for /readyz
+
+	revs       *revocation.Store // nil: no revocation
+	revSync    *revocation.Sync  // nil: revocations stay local
+	adminToken []byte
+	refetch    func(ctx context.Context, issuer []byte) bool
 
 	mu              sync.Mutex
 	verifySrv       *fasthttp.Server
@@ -95,6 +101,15 @@ type entry struct {
 	scopes      []string
 	claimValues [][]string
 	size        int
+	// What revocation rules match on, checked on every hit.
+	iss, sub, jti []byte
+	iat           float64
+	hasIat        bool
+}
+
+// revoked reports whether a revocation rule matches e now.
+func (s *Server) revoked(e *entry, now time.Time) bool {
+	return s.revs != nil && s.revs.Revoked(e.iss, e.sub, e.jti, e.iat, e.hasIat, now)
 }
 
 // Options are the parts of a Server that do not come from Config.
@@ -103,6 +118,22 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of the verifier and the cache; nil means time.Now.
 	Now func() time.Time
+	// Revocations, when set, is consulted for every accepted token, cache
+	// hits included; a match is a 401 "token revoked".
+	Revocations *revocation.Store
+	// RevocationSync, when set, carries the admin API's changes to the
+	// other replicas through Redis; without it they stay in this process.
+	RevocationSync *revocation.Sync
+	// AdminToken, when not empty, is the bearer secret the admin
+	// listener's /revocations endpoint requires. Without it /revocations
+	// answers only requests that arrive on a loopback address.
+	AdminToken []byte
+	// Refetch, when set, is called when a token names a key the keyring
+	// does not have (a kid the identity provider may just have added). It
+	// refreshes the issuer's key set, rate-limited and shared by concurrent
+	// callers, and reports whether the keys changed; if they did the token
+	// is verified once more.
+	Refetch func(ctx context.Context, issuer []byte) bool
 }
 
 // New builds a Server from cfg and the verifier options (policy, limits).
@@ -110,7 +141,11 @@ func New(cfg Config, vopts verifier.Options, o Options) (*Server, error) {
 	if o.Keys == nil {
 		return nil, errors.New("sidecar: no keyring")
 	}
-	s := &Server{keys: o.Keys, log: o.Logger, now: o.Now, clock: o.Now}
+	s := &Server{keys: o.Keys, log: o.Logger, now: o.Now, clock: o.Now,
+		revs: o.Revocations, revSync: o.RevocationSync, adminToken: bytes.Clone(o.AdminToken), refetch: o.Refetch}
+	if s.revSync != nil && s.revs == nil {
+		return nil, errors.New("sidecar: a revocation sync needs its store")
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -309,8 +344,9 @@ func (s *Server) Serve(verifyLn, adminLn net.Listener) error {
 	}
 	if adminLn != nil {
 		s.adminSrv = &fasthttp.Server{
-			Handler:         s.HandleAdmin,
-			Name:            "tokengate-admin",
+			Handler:            s.HandleAdmin,
+			Name:               "tokengate-admin",
+			MaxRequestBodySize: maxAdminBody,
 			ReadTimeout:     lim.ReadTimeout,
 			WriteTimeout:    lim.WriteTimeout,
 			IdleTimeout:     lim.IdleTimeout,
@@ -417,6 +453,10 @@ func (s *Server) verify(ctx *fasthttp.RequestCtx, st *state, sc *scratch, now ti
 				return
 			}
 			s.metrics.cacheHits.Inc()
+			if s.revoked(hit.Value, now) {
+				s.reject(ctx, st, sc, verifier.ErrRevoked)
+				return
+			}
 			s.allow(ctx, st, sc, rt, hit.Value)
 			return
 		}
@@ -425,6 +465,9 @@ func (s *Server) verify(ctx *fasthttp.RequestCtx, st *state, sc *scratch, now ti
 
 	r := verifier.AcquireResult()
 	err := st.verifier.Verify(r, token)
+	if err != nil && s.refetch != nil && errors.Is(err, verifier.ErrUnknownKey) && s.refetchKeys(r.Issuer()) {
+		err = st.verifier.Verify(r, token)
+	}
 	if err != nil {
 		verifier.ReleaseResult(r)
 		if st.cache != nil && errors.Is(err, verifier.ErrSignature) {
@@ -445,7 +488,30 @@ func (s *Server) verify(ctx *fasthttp.RequestCtx, st *state, sc *scratch, now ti
 	if st.cache != nil {
 		st.cache.Set(token, generation, exp, e)
 	}
+	if s.revoked(e, now) {
+		// Cached all the same: the rule is checked on every hit, and the
+		// token works again at once if the rule is removed.
+		s.reject(ctx, st, sc, verifier.ErrRevoked)
+		return
+	}
 	s.allow(ctx, st, sc, rt, e)
+}
+
+// refetchTimeout bounds how long a request with an unknown kid waits for
+// the identity provider.
+const refetchTimeout = 3 * time.Second
+
+// refetchKeys asks the keyring to refresh issuer's keys for a token whose
+// kid it does not know. Only this rare path waits; the keyring limits how
+// often it really fetches, however many random kids an attacker sends.
+func (s *Server) refetchKeys(issuer []byte) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), refetchTimeout)
+	defer cancel()
+	changed := s.refetch(ctx, issuer)
+	if changed {
+		s.metrics.refetchChanged.Inc()
+	}
+	return changed
 }
 
 // maxCacheTTL bounds how long a verified token is cached even when it has
@@ -661,6 +727,8 @@ func (st *state) newEntry(r *verifier.Result) *entry {
 	for _, sc := range r.Scopes() {
 		e.scopes = append(e.scopes, string(sc))
 	}
+	e.iss, e.sub, e.jti = bytes.Clone(r.Issuer()), bytes.Clone(r.Subject()), bytes.Clone(r.ID())
+	e.iat, e.hasIat = r.IssuedAtSeconds()
 	e.claimValues = make([][]string, len(st.claimPaths))
 	for i, p := range st.claimPaths {
 		c, ok := r.Claim(p)
@@ -675,7 +743,7 @@ func (st *state) newEntry(r *verifier.Result) *entry {
 			e.claimValues[i] = append(e.claimValues[i], string(c.AppendText(nil, ',')))
 		}
 	}
-	e.size = 64
+	e.size = 64 + 3*24 + len(e.iss) + len(e.sub) + len(e.jti) + 16
 	for _, h := range e.headers {
 		e.size += 48 + len(h[0]) + len(h[1])
 	}

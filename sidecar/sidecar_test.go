@@ -38,6 +38,13 @@ var (
 
 func newFixture(t testing.TB, mutate func(*sidecar.Config)) *fixture {
 	t.Helper()
+	return newFixtureOpts(t, mutate, nil)
+}
+
+// newFixtureOpts is newFixture with a hook on the options the server is
+// built with (revocation, clocks).
+func newFixtureOpts(t testing.TB, mutate func(*sidecar.Config), opts func(*verifier.Options, *sidecar.Options)) *fixture {
+	t.Helper()
 	esKeyOnce.Do(func() {
 		var err error
 		if esKey, err = signer.GenerateKey(keyring.ES256); err != nil {
@@ -78,7 +85,11 @@ func newFixture(t testing.TB, mutate func(*sidecar.Config)) *fixture {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	srv, err := sidecar.New(cfg, verifier.Options{Policy: verifier.DefaultPolicy(), Now: fixedClock}, sidecar.Options{Keys: ring, Now: fixedClock})
+	vo, so := verifier.Options{Policy: verifier.DefaultPolicy(), Now: fixedClock}, sidecar.Options{Keys: ring, Now: fixedClock}
+	if opts != nil {
+		opts(&vo, &so)
+	}
+	srv, err := sidecar.New(cfg, vo, so)
 	if err != nil {
 		t.Fatal(err)
 	}
