@@ -51,7 +51,6 @@ func (s *Server) handleRevocations(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-
 func (s *Server) adminAuthorized(ctx *fasthttp.RequestCtx) bool {
 	if len(s.adminToken) == 0 {
 		if ip, ok := ctx.LocalAddr().(*net.TCPAddr); ok && ip.IP.IsLoopback() {

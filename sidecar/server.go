@@ -347,11 +347,11 @@ func (s *Server) Serve(verifyLn, adminLn net.Listener) error {
 			Handler:            s.HandleAdmin,
 			Name:               "tokengate-admin",
 			MaxRequestBodySize: maxAdminBody,
-			ReadTimeout:     lim.ReadTimeout,
-			WriteTimeout:    lim.WriteTimeout,
-			IdleTimeout:     lim.IdleTimeout,
-			CloseOnShutdown: true,
-			Logger:          fasthttpLogger{s.log},
+			ReadTimeout:        lim.ReadTimeout,
+			WriteTimeout:       lim.WriteTimeout,
+			IdleTimeout:        lim.IdleTimeout,
+			CloseOnShutdown:    true,
+			Logger:             fasthttpLogger{s.log},
 		}
 	}
 	verifySrv, adminSrv := s.verifySrv, s.adminSrv
