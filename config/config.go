@@ -96,9 +96,44 @@ type Config struct {
 	Issuers   []Issuer `mapstructure:"issuers"`
 	Headers   Headers  `mapstructure:"headers"`
 	Routes    []Route  `mapstructure:"routes"`
-	Cache     Cache    `mapstructure:"cache"`
-	Log       Log      `mapstructure:"log"`
-	Dev       Dev      `mapstructure:"dev"`
+	Cache      Cache      `mapstructure:"cache"`
+	Admin      Admin      `mapstructure:"admin"`
+	Revocation Revocation `mapstructure:"revocation"`
+	Log        Log        `mapstructure:"log"`
+	Dev        Dev        `mapstructure:"dev"`
+}
+
+// Admin secures the admin listener's write endpoints (/revocations).
+type Admin struct {
+	// TokenFile or TokenEnv holds the bearer secret /revocations
+	// requires. With neither, /revocations answers loopback requests only.
+	TokenFile string `mapstructure:"token_file"`
+	TokenEnv  string `mapstructure:"token_env"`
+}
+
+// Revocation configures the revocation rules.
+type Revocation struct {
+	// File is a JSON revocation file, reloaded when it changes.
+	File string `mapstructure:"file"`
+	// MaxTokenLifetime is the longest lifetime of any accepted token:
+	// rules are kept this long at most.
+	MaxTokenLifetime time.Duration `mapstructure:"max_token_lifetime"`
+	// MaxRules bounds the number of rules in memory.
+	MaxRules int             `mapstructure:"max_rules"`
+	Redis    RevocationRedis `mapstructure:"redis"`
+}
+
+// RevocationRedis is the Redis every replica shares revocations through.
+type RevocationRedis struct {
+	Addr           string        `mapstructure:"addr"`
+	Username       string        `mapstructure:"username"`
+	PasswordEnv    string        `mapstructure:"password_env"`
+	DB             int           `mapstructure:"db"`
+	TLS            bool          `mapstructure:"tls"`
+	Prefix         string        `mapstructure:"prefix"`
+	ResyncInterval time.Duration `mapstructure:"resync_interval"`
+	Timeout        time.Duration `mapstructure:"timeout"`
+	StartupWait    time.Duration `mapstructure:"startup_wait"`
 }
 
 // Listen holds the listen addresses (host:port).
@@ -172,6 +207,7 @@ type Headers struct {
 	Claims         []ClaimHeader `mapstructure:"claims"`
 	Client         string        `mapstructure:"client"`
 	KeyID          string        `mapstructure:"key_id"`
+	Payload        string        `mapstructure:"payload"`
 	MaxValueLength Size          `mapstructure:"max_value_length"`
 }
 
@@ -588,4 +624,6 @@ func (c *Config) resolvePaths(dir string) {
 		c.Keys[i].SecretFile = abs(c.Keys[i].SecretFile)
 	}
 	c.Dev.KeysDir = abs(c.Dev.KeysDir)
+	c.Revocation.File = abs(c.Revocation.File)
+	c.Admin.TokenFile = abs(c.Admin.TokenFile)
 }

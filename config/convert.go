@@ -112,6 +112,7 @@ func (c *Config) Sidecar() sidecar.Config {
 		},
 		ClientHeader:   c.Headers.Client,
 		KeyIDHeader:    c.Headers.KeyID,
+		PayloadHeader:  c.Headers.Payload,
 		MaxHeaderValue: int(c.Headers.MaxValueLength),
 		Cache: sidecar.CacheConfig{
 			MaxBytes:    int64(c.Cache.MaxSize),

@@ -36,6 +36,7 @@ func (c *Config) Validate() error {
 	c.validateHeaders(&v)
 	c.validateRoutes(&v)
 	c.validateCache(&v)
+	c.validateRevocation(&v)
 	c.validateLog(&v)
 	return errors.Join(v.errs...)
 }
@@ -368,6 +369,9 @@ func (c *Config) validateHeaders(v *validator) {
 	if h.KeyID != "" {
 		header("headers.key_id", h.KeyID)
 	}
+	if h.Payload != "" {
+		header("headers.payload", h.Payload)
+	}
 	if h.MaxValueLength < 1 || h.MaxValueLength > MaxHeaderValueLen {
 		v.add("headers.max_value_length", "%s is not between 1 and %s", h.MaxValueLength, MaxHeaderValueLen)
 	}
@@ -479,4 +483,42 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 func isAlnum(ch byte) bool {
 	return ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9'
+}
+
+func (c *Config) validateRevocation(v *validator) {
+	if c.Admin.TokenFile != "" && c.Admin.TokenEnv != "" {
+		v.add("admin.token_env", "set token_file or token_env, not both")
+	}
+	if c.Admin.TokenEnv != "" && !isEnvName(c.Admin.TokenEnv) {
+		v.add("admin.token_env", "%q is not an environment variable name", c.Admin.TokenEnv)
+	}
+	r := c.Revocation
+	if r.MaxTokenLifetime < time.Minute || r.MaxTokenLifetime > 366*24*time.Hour {
+		v.add("revocation.max_token_lifetime", "%s is not between 1m and 8784h", r.MaxTokenLifetime)
+	}
+	if r.MaxRules < 1 {
+		v.add("revocation.max_rules", "must be at least 1 (%d)", r.MaxRules)
+	}
+	rd := r.Redis
+	if rd.Addr != "" {
+		checkAddr(v, "revocation.redis.addr", rd.Addr)
+	}
+	if rd.PasswordEnv != "" && !isEnvName(rd.PasswordEnv) {
+		v.add("revocation.redis.password_env", "%q is not an environment variable name", rd.PasswordEnv)
+	}
+	if rd.DB < 0 || rd.DB > 15 {
+		v.add("revocation.redis.db", "%d is not between 0 and 15", rd.DB)
+	}
+	if rd.Prefix == "" || strings.IndexFunc(rd.Prefix, isControl) >= 0 {
+		v.add("revocation.redis.prefix", "must be non-empty printable text")
+	}
+	if rd.ResyncInterval < time.Second {
+		v.add("revocation.redis.resync_interval", "%s is shorter than 1s", rd.ResyncInterval)
+	}
+	if rd.Timeout <= 0 || rd.Timeout > time.Minute {
+		v.add("revocation.redis.timeout", "%s is not between 0s (exclusive) and 1m", rd.Timeout)
+	}
+	if rd.StartupWait < 0 {
+		v.add("revocation.redis.startup_wait", "must not be negative (%s)", rd.StartupWait)
+	}
 }

@@ -52,6 +52,18 @@ func TestValidateRules(t *testing.T) {
 		{"bad cookie name", func(c *config.Config) { c.Token.Cookie = "a b" }, "token.cookie", "not a valid cookie name"},
 		{"bad query name", func(c *config.Config) { c.Token.Query = "a&b" }, "token.query", "not a plain parameter name"},
 
+		// admin, revocation, payload header
+		{"admin token twice", func(c *config.Config) { c.Admin.TokenFile, c.Admin.TokenEnv = "a", "B" }, "admin.token_env", "not both"},
+		{"admin token env name", func(c *config.Config) { c.Admin.TokenEnv = "1-x" }, "admin.token_env", "not an environment variable"},
+		{"token lifetime too short", func(c *config.Config) { c.Revocation.MaxTokenLifetime = time.Second }, "revocation.max_token_lifetime", "not between"},
+		{"no rules allowed", func(c *config.Config) { c.Revocation.MaxRules = 0 }, "revocation.max_rules", "at least 1"},
+		{"redis addr", func(c *config.Config) { c.Revocation.Redis.Addr = "redis" }, "revocation.redis.addr", "not host:port"},
+		{"redis db", func(c *config.Config) { c.Revocation.Redis.DB = 16 }, "revocation.redis.db", "not between"},
+		{"redis prefix", func(c *config.Config) { c.Revocation.Redis.Prefix = "" }, "revocation.redis.prefix", "non-empty"},
+		{"redis resync", func(c *config.Config) { c.Revocation.Redis.ResyncInterval = time.Millisecond }, "revocation.redis.resync_interval", "shorter than 1s"},
+		{"redis timeout", func(c *config.Config) { c.Revocation.Redis.Timeout = 0 }, "revocation.redis.timeout", "not between"},
+		{"payload header name", func(c *config.Config) { c.Headers.Payload = "X Claims" }, "headers.payload", ""},
+
 		// limits
 		{"token size too small", func(c *config.Config) { c.Limits.MaxTokenSize = 512 }, "limits.max_token_size", "not between 1KiB and 1MiB"},
 		{"token size too large", func(c *config.Config) { c.Limits.MaxTokenSize = 2 * config.MiB }, "limits.max_token_size", "not between"},

@@ -23,6 +23,12 @@ type Config struct {
 	// and kid ("" disables each).
 	ClientHeader string
 	KeyIDHeader  string
+	// PayloadHeader, when set, carries the verified token's payload
+	// segment as it was signed (base64url JSON, every claim), for
+	// upstreams that want all claims (like Envoy's forward_payload_header).
+	// It is not cut to MaxHeaderValue: a truncated payload is garbage; the
+	// token size limit bounds it.
+	PayloadHeader string
 	// MaxHeaderValue bounds each response header value in bytes.
 	MaxHeaderValue int
 	// Routes are checked in order against the original request's method

@@ -11,6 +11,7 @@ package sidecar
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	"errors"
 	"fmt"
@@ -73,6 +74,7 @@ type state struct {
 	challenge  []byte // `Bearer realm="…"`
 	clientHdr  []byte
 	keyIDHdr   []byte
+	payloadHdr []byte
 }
 
 type headerMapping struct {
@@ -207,6 +209,9 @@ func (s *Server) build(cfg Config, vopts verifier.Options) (*state, error) {
 	if cfg.KeyIDHeader != "" {
 		st.keyIDHdr = canonicalHeader(cfg.KeyIDHeader)
 	}
+	if cfg.PayloadHeader != "" {
+		st.payloadHdr = canonicalHeader(cfg.PayloadHeader)
+	}
 	for _, h := range cfg.Headers {
 		m := headerMapping{name: canonicalHeader(h.Header), scope: h.Claim == "scope"}
 		if !m.scope {
@@ -272,7 +277,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("sidecar: headers[%d].claim: empty", i))
 		}
 	}
-	for _, h := range []string{c.ClientHeader, c.KeyIDHeader} {
+	for _, h := range []string{c.ClientHeader, c.KeyIDHeader, c.PayloadHeader} {
 		if h != "" && !validHeaderName(h) {
 			errs = append(errs, fmt.Errorf("sidecar: %q is not a valid header name", h))
 		}
@@ -723,6 +728,11 @@ func (st *state) newEntry(r *verifier.Result) *entry {
 		if st.clientHdr != nil && k.Client() != "" {
 			e.headers = append(e.headers, [2][]byte{st.clientHdr, sanitizeHeaderValue([]byte(k.Client()), st.cfg.MaxHeaderValue)})
 		}
+	}
+	if st.payloadHdr != nil {
+		// The payload as signed: base64url has no character that needs
+		// sanitising in a header value.
+		e.headers = append(e.headers, [2][]byte{st.payloadHdr, base64.RawURLEncoding.AppendEncode(nil, r.Payload())})
 	}
 	for _, sc := range r.Scopes() {
 		e.scopes = append(e.scopes, string(sc))

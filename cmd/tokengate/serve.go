@@ -69,7 +69,19 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := sidecar.New(cfg.Sidecar(), cfg.VerifierOptions(), sidecar.Options{Keys: ring, Logger: log})
+	token, err := adminToken(cfg)
+	if err != nil {
+		return err
+	}
+	revs, err := startRevocations(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer revs.stop()
+	srv, err := sidecar.New(cfg.Sidecar(), cfg.VerifierOptions(), sidecar.Options{
+		Keys: ring, Logger: log,
+		Revocations: revs.store, RevocationSync: revs.sync, AdminToken: token,
+	})
 	if err != nil {
 		return err
 	}
@@ -153,6 +165,9 @@ func reload(path string, running *config.Config, ring *keyring.Ring, srv *sideca
 	}
 	if next.Listen != running.Listen || next.Limits != running.Limits {
 		log.Warn("listen addresses and limits change only on restart")
+	}
+	if next.Revocation != running.Revocation || next.Admin != running.Admin {
+		log.Warn("revocation and admin settings change only on restart")
 	}
 	log.Info("configuration reloaded", "keys", ring.Snapshot().Len(), "generation", ring.Snapshot().Generation())
 	return next
