@@ -86,16 +86,16 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // The zero Config is not a useful configuration (RequireExp false, no
 // listen addresses): start from Load("").
 type Config struct {
-	Listen    Listen   `mapstructure:"listen"`
-	Realm     string   `mapstructure:"realm"`
-	Token     Token    `mapstructure:"token"`
-	Limits    Limits   `mapstructure:"limits"`
-	Keys      []Key    `mapstructure:"keys"`
-	WatchKeys bool     `mapstructure:"watch_keys"`
-	Policy    Policy   `mapstructure:"policy"`
-	Issuers   []Issuer `mapstructure:"issuers"`
-	Headers   Headers  `mapstructure:"headers"`
-	Routes    []Route  `mapstructure:"routes"`
+	Listen     Listen     `mapstructure:"listen"`
+	Realm      string     `mapstructure:"realm"`
+	Token      Token      `mapstructure:"token"`
+	Limits     Limits     `mapstructure:"limits"`
+	Keys       []Key      `mapstructure:"keys"`
+	WatchKeys  bool       `mapstructure:"watch_keys"`
+	Policy     Policy     `mapstructure:"policy"`
+	Issuers    []Issuer   `mapstructure:"issuers"`
+	Headers    Headers    `mapstructure:"headers"`
+	Routes     []Route    `mapstructure:"routes"`
 	Cache      Cache      `mapstructure:"cache"`
 	Admin      Admin      `mapstructure:"admin"`
 	Revocation Revocation `mapstructure:"revocation"`

@@ -11,8 +11,8 @@ package sidecar
 
 import (
 	"bytes"
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
