@@ -2,6 +2,8 @@ package revocation
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +59,11 @@ type Sync struct {
 	mu      sync.Mutex
 	pending map[Key]Entry // local additions not yet written to Redis
 	st      SyncStatus
+	// epoch is the value of <prefix>epoch at the last full reload: a
+	// different or missing value means Redis lost its data (a restart
+	// without persistence, a flush), and the rules in memory are written
+	// back instead of being dropped.
+	epoch string
 }
 
 // SyncStatus describes the Redis link, for readiness and metrics.
@@ -74,6 +81,9 @@ type SyncStatus struct {
 	Lag time.Duration
 	// Pending counts local rules waiting to be written to Redis.
 	Pending int
+	// Reseeds counts full reloads that found Redis emptied and wrote the
+	// rules in memory back.
+	Reseeds uint64
 }
 
 // NewSync returns a Sync for store; call Run to start it.
@@ -341,7 +351,14 @@ func (y *Sync) apply(payload string) {
 // (queued local rules and rules added while it ran are kept).
 func (y *Sync) Resync(ctx context.Context) error {
 	start := y.store.now()
-	entries, bad, err := y.load(ctx)
+	reseeded, err := y.checkEpoch(ctx)
+	var (
+		entries []Entry
+		bad     int
+	)
+	if err == nil {
+		entries, bad, err = y.load(ctx)
+	}
 	if err != nil {
 		y.mu.Lock()
 		y.st.Connected = false
@@ -359,6 +376,9 @@ func (y *Sync) Resync(ctx context.Context) error {
 	y.st.LastSync = time.Now()
 	y.st.LastError = nil
 	y.st.Resyncs++
+	if reseeded > 0 {
+		y.st.Reseeds++
+	}
 	y.mu.Unlock()
 	// Rules written here after start may be missing from the answer; rules
 	// from the Store's own clock are compared, so a test clock works too.
@@ -367,6 +387,52 @@ func (y *Sync) Resync(ctx context.Context) error {
 		y.log.Info("revocation: rules loaded from Redis", "rules", len(entries), "malformed", bad)
 	}
 	return nil
+}
+
+// checkEpoch compares Redis's epoch marker with the one of the last
+// reload. If Redis lost its data since, the shared rules this replica holds
+// are written back (and announced) before the reload, so that a Redis
+// restart without persistence frees no revoked token. It returns how many
+// rules it wrote back.
+func (y *Sync) checkEpoch(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*y.timeout)
+	defer cancel()
+	key := y.prefix + "epoch"
+	epoch, err := y.client.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return 0, err
+		}
+		if err := y.client.SetNX(ctx, key, hex.EncodeToString(b[:]), 0).Err(); err != nil {
+			return 0, err
+		}
+		epoch, err = y.client.Get(ctx, key).Result()
+	}
+	if err != nil {
+		return 0, err
+	}
+	y.mu.Lock()
+	prev := y.epoch
+	y.mu.Unlock()
+	n := 0
+	if prev != "" && prev != epoch {
+		now := y.store.now()
+		for _, e := range y.store.shared() {
+			if !e.Expires.After(now) {
+				continue
+			}
+			if err := y.write(ctx, e); err != nil {
+				return n, err
+			}
+			n++
+		}
+		y.log.Warn("revocation: Redis lost its rules (restart without persistence or flush); wrote back the rules in memory", "rules", n)
+	}
+	y.mu.Lock()
+	y.epoch = epoch
+	y.mu.Unlock()
+	return n, nil
 }
 
 func (y *Sync) load(ctx context.Context) ([]Entry, int, error) {

@@ -234,3 +234,41 @@ func TestRedisMalformedAnnouncementsIgnored(t *testing.T) {
 		t.Fatalf("Len = %d, want 1: a malformed announcement changed the set", a.store.Len())
 	}
 }
+
+// TestRedisWipedIsRefilledFromMemory: Redis restarted without persistence
+// (or flushed) comes back empty. The replicas must not take the empty set
+// for the truth: they write the rules they hold back, and a replica started
+// afterwards loads them.
+func TestRedisWipedIsRefilledFromMemory(t *testing.T) {
+	rs := newReplicas(t, 2)
+	a, b := rs[0], rs[1]
+	admin := redis.NewClient(&redis.Options{Addr: a.client.Options().Addr})
+	defer admin.Close()
+	a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "survivor", Expires: time.Now().Add(time.Hour)})
+	waitFor(t, time.Second, "rule on B", jtiRevoked(b, "survivor"))
+
+	// Wipe everything of this test's prefix, the epoch marker included.
+	keys, _ := admin.Keys(t.Context(), a.sync.prefix+"*").Result()
+	admin.Del(t.Context(), keys...)
+	before := b.sync.Status().Reseeds
+	clientKill(t, admin, b.name)
+	waitFor(t, 10*time.Second, "B writes its rules back", func() bool { return b.sync.Status().Reseeds > before })
+	if !jtiRevoked(b, "survivor")() || !jtiRevoked(a, "survivor")() {
+		t.Fatal("a wiped Redis freed a revoked token")
+	}
+	n, _ := admin.Exists(t.Context(), a.sync.redisKey(Key{Kind: KindJTI, Value: "survivor"})).Result()
+	if n != 1 {
+		t.Fatal("rule not written back to Redis")
+	}
+	// A replica started now learns it from Redis.
+	st := NewStore(Options{})
+	c := redis.NewClient(&redis.Options{Addr: admin.Options().Addr})
+	defer c.Close()
+	sy, _ := NewSync(st, SyncOptions{Client: c, Prefix: a.sync.prefix})
+	if err := sy.Resync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !st.Revoked(nil, nil, []byte("survivor"), 0, false, time.Now()) {
+		t.Fatal("a new replica does not see the rule written back")
+	}
+}

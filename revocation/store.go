@@ -348,6 +348,17 @@ func (s *Store) replaceShared(entries []Entry, keepAfter time.Time) {
 	s.rebuildLocked(now)
 }
 
+// shared returns the rules of the shared layer.
+func (s *Store) shared() []Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Entry, 0, len(s.layers[layerShared]))
+	for _, e := range s.layers[layerShared] {
+		out = append(out, e.Entry)
+	}
+	return out
+}
+
 // applyShared adds (del false) or removes shared rules in one swap.
 func (s *Store) applyShared(adds []Entry, dels []Key) {
 	now := s.now()
