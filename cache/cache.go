@@ -83,14 +83,16 @@ type Config struct {
 	// Now is the clock every hit is checked against. Default time.Now.
 	Now func() time.Time
 
-	// KeyToHash overrides the pair of hashes (key, conflict) ristretto
-	// indexes entries by. It exists for tests (forcing collisions); nil
-	// selects the runtime's per-process seeded memhash and no conflict hash.
-	KeyToHash func(key []byte) (uint64, uint64)
-
 	// NumCounters is the number of TinyLFU admission counters. Default
 	// 10 × MaxBytes / 512, at least 1024.
 	NumCounters int64
+
+	// keyToHash replaces keyToHash, the pair of hashes (key, conflict)
+	// ristretto indexes entries by. Only tests set it (export_test.go),
+	// to force collisions; it is unexported so that no configuration can
+	// swap in a weak hash. Production passes keyToHash itself to
+	// ristretto, which calls it through a function value either way.
+	keyToHash func(key []byte) (uint64, uint64)
 }
 
 // Entry is a cached verification result, returned by value from Lookup.
@@ -158,8 +160,8 @@ func New[V any](cfg Config, size func(V) int) (*Cache[V], error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.KeyToHash == nil {
-		cfg.KeyToHash = keyToHash
+	if cfg.keyToHash == nil {
+		cfg.keyToHash = keyToHash
 	}
 	if cfg.NumCounters == 0 {
 		cfg.NumCounters = max(10*(cfg.MaxBytes/avgEntryBytes), 1024)
@@ -175,7 +177,7 @@ func New[V any](cfg Config, size func(V) int) (*Cache[V], error) {
 		NumCounters: cfg.NumCounters,
 		MaxCost:     cfg.MaxBytes,
 		BufferItems: 64,
-		KeyToHash:   cfg.KeyToHash,
+		KeyToHash:   cfg.keyToHash,
 		// Our cost already counts ristretto's per-item memory, and
 		// ristretto's own figure (sizeof storeItem[any]) ignores V.
 		IgnoreInternalCost: true,

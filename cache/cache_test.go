@@ -202,41 +202,88 @@ func TestLookupAtUsesCallerTime(t *testing.T) {
 	}
 }
 
-// TestCollidingHashDoesNotServeOtherToken guards against the fast-jwt bug
-// (GHSA-rp9m-7r4c-75qg): a cache that trusts the hash serves one token's
-// result for another token with the same hash. Here every key collides on
-// both of ristretto's hashes.
-func TestCollidingHashDoesNotServeOtherToken(t *testing.T) {
-	clk := newFakeClock()
-	c := newCache(t, cache.Config{
-		Now:       clk.Now,
-		KeyToHash: func([]byte) (uint64, uint64) { return 42, 42 },
-	})
-	exp := clk.Now().Add(time.Hour)
-	tokA, tokB := benchToken(1), benchToken(2)
-	valA, valB := &result{Subject: "A"}, &result{Subject: "B"}
+// TestCacheKeyCollisionNeverServesOtherToken guards against the fast-jwt bug
+// (GHSA-rp9m-7r4c-75qg): a cache that trusts a hash of the token serves one
+// token's result for another token with the same hash. Here different
+// tokens are forced onto one ristretto slot, with the conflict hash equal
+// (as with the production hash, whose conflict hash is 0), equal and
+// non-zero, or different: after any sequence of Sets, a Lookup returns
+// the presented token's own entry or misses, never another token's.
+func TestCacheKeyCollisionNeverServesOtherToken(t *testing.T) {
+	hashes := []struct {
+		name string
+		hash func([]byte) (uint64, uint64)
+	}{
+		{"same key hash, conflict hash 0 (as in production)", func([]byte) (uint64, uint64) { return 42, 0 }},
+		{"same key and conflict hash", func([]byte) (uint64, uint64) { return 42, 42 }},
+		{"same key hash, conflict hash differs", func(b []byte) (uint64, uint64) { return 42, uint64(len(b))<<8 | uint64(b[len(b)-1]) }},
+	}
+	base := benchToken(1)
+	flipped := bytes.Clone(base)
+	flipped[200] ^= 1
+	tokens := map[string][]byte{
+		"A":          base,
+		"one byte":   flipped,
+		"prefix":     base[:len(base)-1],
+		"extended":   append(bytes.Clone(base), 'x'),
+		"other":      benchToken(2),
+		"long other": bytes.Repeat([]byte("eyJ0"), 4<<10),
+	}
+	names := []string{"A", "one byte", "prefix", "extended", "other", "long other"}
+	for _, h := range hashes {
+		t.Run(h.name, func(t *testing.T) {
+			clk := newFakeClock()
+			c := newCache(t, cache.WithKeyToHash(cache.Config{Now: clk.Now, NegativeTTL: time.Minute}, h.hash))
+			exp := clk.Now().Add(time.Hour)
+			values := map[string]*result{}
+			for _, n := range names {
+				values[n] = &result{Subject: n}
+			}
+			// own reports a problem if any token is served anything but
+			// its own entry.
+			own := func(when string, negative map[string]bool) {
+				t.Helper()
+				for _, n := range names {
+					e, ok := c.Lookup(tokens[n], 1)
+					if !ok {
+						continue
+					}
+					switch {
+					case negative[n] && (e.Err == nil || e.Value != nil):
+						t.Errorf("%s: Lookup(%s) = %+v, want its own cached failure", when, n, e)
+					case !negative[n] && (e.Err != nil || e.Value != values[n]):
+						t.Errorf("%s: Lookup(%s) served %+v, not its own entry", when, n, e)
+					}
+				}
+			}
 
-	c.Set(tokA, 1, exp, valA)
-	c.Wait()
-	if e, ok := c.Lookup(tokA, 1); !ok || e.Value != valA {
-		t.Fatalf("Lookup(A) = %+v, %v; want A's value", e, ok)
-	}
-	if e, ok := c.Lookup(tokB, 1); ok {
-		t.Fatalf("Lookup(B) after Set(A) hit with %q", e.Value.Subject)
-	}
-
-	c.Set(tokB, 1, exp, valB)
-	c.Wait()
-	if e, ok := c.Lookup(tokA, 1); ok && e.Value != valA {
-		t.Fatalf("Lookup(A) after Set(B) served %q", e.Value.Subject)
-	}
-	if e, ok := c.Lookup(tokB, 1); ok && e.Value != valB {
-		t.Fatalf("Lookup(B) after Set(B) served %q", e.Value.Subject)
-	}
-	c.SetNegative(tokA, 1, errBadSignature)
-	c.Wait()
-	if e, ok := c.Lookup(tokB, 1); ok && e.Value != valB {
-		t.Fatalf("Lookup(B) after SetNegative(A) = %+v", e)
+			c.Set(tokens["A"], 1, exp, values["A"])
+			c.Wait()
+			if e, ok := c.Lookup(tokens["A"], 1); !ok || e.Value != values["A"] {
+				t.Fatalf("Lookup(A) = %+v, %v; want A's value", e, ok)
+			}
+			for _, n := range names[1:] {
+				if e, ok := c.Lookup(tokens[n], 1); ok {
+					t.Fatalf("Lookup(%s) after Set(A) hit with %+v", n, e)
+				}
+			}
+			for _, n := range names[1:] {
+				c.Set(tokens[n], 1, exp, values[n])
+				c.Wait()
+				own("after Set("+n+")", nil)
+			}
+			for _, n := range names {
+				c.Set(tokens[n], 1, exp, values[n])
+			}
+			c.Wait()
+			own("after setting all", nil)
+			c.SetNegative(tokens["A"], 1, errBadSignature)
+			c.Wait()
+			own("after SetNegative(A)", map[string]bool{"A": true})
+			if e, ok := c.Lookup(tokens["A"], 2); ok {
+				t.Errorf("Lookup(A) under another generation = %+v", e)
+			}
+		})
 	}
 }
 
@@ -341,7 +388,12 @@ func TestCostBoundsBytes(t *testing.T) {
 	t.Logf("held %d of %d entries, %d bytes charged; %+v", held, n, s.BytesInUse, s)
 }
 
-func TestLargeTokenIsCached(t *testing.T) {
+// TestLargeTokensAreCached guards against a size ceiling on cached tokens
+// (Envoy's jwt_authn, for one, skipped its cache for large tokens): a
+// claim-heavy or post-quantum token of 16 or 64 KiB is cached like a small
+// one, and the only limit is the byte budget, which many large entries
+// exhaust by bytes, not by count.
+func TestLargeTokensAreCached(t *testing.T) {
 	tests := []struct {
 		name     string
 		tokenLen int
@@ -350,7 +402,9 @@ func TestLargeTokenIsCached(t *testing.T) {
 	}{
 		// ML-DSA-65 signatures alone are 3309 bytes, 4412 in base64url.
 		{"6 KiB post-quantum token", 6 << 10, 0, true},
+		{"16 KiB token", 16 << 10, 0, true},
 		{"64 KiB token", 64 << 10, 0, true},
+		{"64 KiB token in a 128 KiB budget", 64 << 10, 128 << 10, true},
 		// The only ceiling is the budget itself.
 		{"token larger than the budget", 8 << 10, 4 << 10, false},
 	}
@@ -359,16 +413,66 @@ func TestLargeTokenIsCached(t *testing.T) {
 			clk := newFakeClock()
 			c := newCache(t, cache.Config{Now: clk.Now, MaxBytes: tt.maxBytes})
 			tok := bytes.Repeat([]byte("eyJ0"), tt.tokenLen/4)
-			c.Set(tok, 1, clk.Now().Add(time.Hour), &result{})
+			v := &result{Subject: tt.name}
+			c.Set(tok, 1, clk.Now().Add(time.Hour), v)
 			c.Wait()
-			if _, ok := c.Lookup(tok, 1); ok != tt.stored {
+			e, ok := c.Lookup(tok, 1)
+			if ok != tt.stored {
 				t.Fatalf("Lookup hit = %v, want %v (stats %+v)", ok, tt.stored, c.Stats())
+			}
+			if ok && e.Value != v {
+				t.Fatalf("Lookup served %+v", e.Value)
 			}
 			if !tt.stored && c.Stats().Rejected != 1 {
 				t.Fatalf("Stats().Rejected = %d, want 1", c.Stats().Rejected)
 			}
 		})
 	}
+
+	t.Run("budget is by bytes", func(t *testing.T) {
+		const maxBytes = 1 << 20
+		for _, size := range []int{16 << 10, 64 << 10} {
+			clk := newFakeClock()
+			c := newCache(t, cache.Config{Now: clk.Now, MaxBytes: maxBytes})
+			exp := clk.Now().Add(time.Hour)
+			v := &result{Subject: "alice"}
+			// Four budgets' worth of distinct large tokens.
+			n := 4 * maxBytes / size
+			toks := make([][]byte, n)
+			for i := range toks {
+				toks[i] = bytes.Repeat([]byte("eyJ0"), size/4)
+				copy(toks[i], fmt.Sprintf("%08d.", i))
+				c.Set(toks[i], 1, exp, v)
+				c.Wait()
+				if s := c.Stats(); s.BytesInUse > maxBytes {
+					t.Fatalf("%d-byte tokens: after %d Sets BytesInUse = %d > MaxBytes %d", size, i+1, s.BytesInUse, maxBytes)
+				}
+			}
+			// The newest is admitted (no entry has been read, so none is
+			// worth more to TinyLFU than a new one).
+			if _, ok := c.Lookup(toks[n-1], 1); !ok {
+				t.Fatalf("%d-byte tokens: the last one Set is not cached (stats %+v)", size, c.Stats())
+			}
+			held := 0
+			for _, tok := range toks {
+				if _, ok := c.Lookup(tok, 1); ok {
+					held++
+				}
+			}
+			s := c.Stats()
+			if s.Evictions == 0 || held == n {
+				t.Fatalf("%d-byte tokens: %d of %d held, %d evictions: the budget did not bound them", size, held, n, s.Evictions)
+			}
+			if held*size > maxBytes {
+				t.Fatalf("%d-byte tokens: %d held, %d token bytes in a %d-byte budget", size, held, held*size, maxBytes)
+			}
+			// By bytes: roughly budget/size entries fit, not a fixed count.
+			if want := maxBytes / (size + 1024); held < want/2 {
+				t.Fatalf("%d-byte tokens: only %d held, want about %d", size, held, want)
+			}
+			t.Logf("%d-byte tokens: %d of %d held, %d bytes charged of %d", size, held, n, s.BytesInUse, maxBytes)
+		}
+	})
 }
 
 func TestStatsCounts(t *testing.T) {

@@ -39,9 +39,41 @@ func signature(t *testing.T, tok []byte) []byte {
 // ed25519Order is L, the order of the Ed25519 base point (RFC 8032 §5.1).
 var ed25519Order, _ = new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
 
+// attackCase is a forged or malformed token and the class of error that
+// names the attack.
+type attackCase struct {
+	name  string
+	token []byte
+	want  error
+}
+
 // TestAttacks sends every known class of forged or malformed token and
 // checks each is rejected with the class of error that names the attack.
 func TestAttacks(t *testing.T) {
+	v, tests := attackCases(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := verifier.AcquireResult()
+			defer verifier.ReleaseResult(r)
+			err := v.Verify(r, tc.token)
+			if err == nil {
+				t.Fatalf("accepted")
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want class %v", err, tc.want)
+			}
+			var ve *verifier.Error
+			if !errors.As(err, &ve) || ve.Reason() == "" || verifier.Code(err) != verifier.CodeInvalidToken {
+				t.Fatalf("error %v: not a verifier error with a reason and invalid_token", err)
+			}
+		})
+	}
+}
+
+// attackCases builds TestAttacks' table and the verifier it runs against
+// (TestErrorsNeverContainSecrets reuses both).
+func attackCases(t *testing.T) (*verifier.Verifier, []attackCase) {
+	t.Helper()
 	hs := caseFor(t, "HS256")
 	rs := caseFor(t, "RS256")
 	es := caseFor(t, "ES256")
@@ -125,11 +157,7 @@ func TestAttacks(t *testing.T) {
 	deep := `{"exp":` + jsonInt(testNow.Unix()+60) + `,"a":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`
 	wide := `{"exp":` + jsonInt(testNow.Unix()+60) + strings.Repeat(`,"x":1`, 1) + `,` + manyMembers(2000) + `}`
 
-	tests := []struct {
-		name  string
-		token []byte
-		want  error
-	}{
+	return v, []attackCase{
 		{"alg none lower case, empty signature", join(enc.EncodeToString([]byte(`{"alg":"none"}`)), p64, ""), verifier.ErrMalformed},
 		{"alg none", join(enc.EncodeToString([]byte(`{"alg":"none"}`)), p64, "AAAA"), verifier.ErrUnsupportedAlg},
 		{"alg None", join(enc.EncodeToString([]byte(`{"alg":"None"}`)), p64, "AAAA"), verifier.ErrUnsupportedAlg},
@@ -188,23 +216,6 @@ func TestAttacks(t *testing.T) {
 		{"NaN exp", mintRaw(t, hs, header("HS256", hs.key.ID(), ""), []byte(`{"exp":NaN}`)), verifier.ErrMalformed},
 		{"signature of another token", join(hsParts[0], enc.EncodeToString(claims(map[string]any{"sub": "admin"})), hsParts[2]), verifier.ErrSignature},
 		{"signature bit flipped", withSignature(hsTok, flipBit(signature(t, hsTok))), verifier.ErrSignature},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := verifier.AcquireResult()
-			defer verifier.ReleaseResult(r)
-			err := v.Verify(r, tc.token)
-			if err == nil {
-				t.Fatalf("accepted")
-			}
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("got %v, want class %v", err, tc.want)
-			}
-			var ve *verifier.Error
-			if !errors.As(err, &ve) || ve.Reason() == "" || verifier.Code(err) != verifier.CodeInvalidToken {
-				t.Fatalf("error %v: not a verifier error with a reason and invalid_token", err)
-			}
-		})
 	}
 }
 

@@ -20,8 +20,17 @@ type Policy struct {
 	Issuers []string
 	// Audiences, when not empty, lists accepted audiences: at least one of
 	// the token's "aud" values (a string or an array, RFC 7519 §4.1.3)
-	// must be in it. A token without "aud" is then rejected.
+	// must be in it. A token without "aud" is then rejected, unless
+	// AllowMissingAudience is set.
 	Audiences []string
+	// AllowMissingAudience accepts a token that has no "aud" member at
+	// all, while a token that has one must still match Audiences (an
+	// empty "aud" array, or an "aud" naming only other audiences, still
+	// fails). Off by default (RFC 8725 §3.9: a token without an audience
+	// can be replayed at any service trusting its issuer); meant for one
+	// issuer in PerIssuer whose provider omits "aud". It changes nothing
+	// when Audiences is empty.
+	AllowMissingAudience bool
 	// Leeway is the clock skew tolerated on "exp", "nbf" and "iat".
 	Leeway time.Duration
 	// AllowMissingExp accepts tokens without "exp". Off by default: a
@@ -52,6 +61,7 @@ func DefaultPolicy() Policy { return Policy{Leeway: DefaultLeeway} }
 type compiledPolicy struct {
 	issuers    map[string]struct{}
 	audiences  map[string]struct{}
+	allowNoAud bool
 	leeway     float64
 	allowNoExp bool
 	typ        string // lower case, without "application/"
@@ -71,6 +81,7 @@ func compilePolicy(p Policy) (*compiledPolicy, error) {
 	c := &compiledPolicy{
 		leeway:     p.Leeway.Seconds(),
 		allowNoExp: p.AllowMissingExp,
+		allowNoAud: p.AllowMissingAudience,
 		typ:        normalizeType(p.Type),
 	}
 	if len(p.Issuers) > 0 {

@@ -30,6 +30,7 @@ type Result struct {
 	hasExp        bool
 	hasNbf        bool
 	hasIat        bool
+	hasAud        bool
 }
 
 var resultPool = sync.Pool{New: func() any { return new(Result) }}
@@ -59,7 +60,7 @@ func (r *Result) reset() {
 	r.kid, r.typ, r.sub, r.iss, r.jti = nil, nil, nil, nil, nil
 	r.aud, r.scopes = r.aud[:0], r.scopes[:0]
 	r.exp, r.nbf, r.iat = 0, 0, 0
-	r.hasExp, r.hasNbf, r.hasIat = false, false, false
+	r.hasExp, r.hasNbf, r.hasIat, r.hasAud = false, false, false, false
 }
 
 // Key is the keyring key that verified the token.
@@ -142,7 +143,13 @@ func (r *Result) Claim(p Path) (Claim, bool) {
 	return Claim{v}, true
 }
 
+// numericTime converts a NumericDate that numericDate accepted. Anything
+// outside its bounds (which Verify never stores) becomes the zero Time
+// rather than the wrapped result of an overflowing conversion.
 func numericTime(f float64) time.Time {
+	if !(f >= 0 && f <= maxNumericDate) {
+		return time.Time{}
+	}
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9))
 }

@@ -22,7 +22,6 @@ package verifier
 import (
 	"bytes"
 	"errors"
-	"math"
 	"sync/atomic"
 	"time"
 
@@ -292,17 +291,20 @@ func (r *Result) readRegistered() error {
 			r.sub, err = stringClaim(m)
 		case "jti":
 			r.jti, err = stringClaim(m)
+		// A time claim counts as present only once it is valid, so a
+		// rejected Result never reports a made-up time.
 		case "exp":
 			r.exp, err = numericDate(m)
-			r.hasExp = true
+			r.hasExp = err == nil
 		case "nbf":
 			r.nbf, err = numericDate(m)
-			r.hasNbf = true
+			r.hasNbf = err == nil
 		case "iat":
 			r.iat, err = numericDate(m)
-			r.hasIat = true
+			r.hasIat = err == nil
 		case "aud":
 			err = r.readAudiences(m)
+			r.hasAud = err == nil
 		case "scope":
 			// RFC 8693 §4.2: a space-separated string.
 			if m.Kind() != jsonx.String {
@@ -321,15 +323,21 @@ func (r *Result) readRegistered() error {
 
 // Bounds of a NumericDate (RFC 7519 §2): seconds since the epoch, possibly
 // fractional. Values outside [0, year 9999] are rejected as malformed
-// rather than clamped, so an absurd "exp" can never mean "valid forever".
-const maxNumericDate = 253402300799
+// rather than clamped, so an absurd "exp" can never mean "valid forever":
+// libjwt #283 accepted an "exp" whose conversion to a 64-bit time
+// overflowed. Within these bounds float64 seconds convert to time.Time
+// (int64 nanoseconds up to year 2262, seconds beyond) without overflow.
+const maxNumericDate = 253402300799 // 9999-12-31T23:59:59Z
 
+// numericDate reads a NumericDate: a JSON number, never a string, bool,
+// null, array or object, and within [0, maxNumericDate].
 func numericDate(v jsonx.Value) (float64, error) {
 	if v.Kind() != jsonx.Number {
 		return 0, errNumericDate
 	}
 	f, ok := v.Float()
-	if !ok || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+	// Written so that NaN fails too: every comparison with NaN is false.
+	if !ok || !(f >= 0 && f <= maxNumericDate) {
 		return 0, errNumericDate
 	}
 	return f, nil
@@ -370,11 +378,15 @@ func (v *Verifier) checkClaims(r *Result) error {
 	if err := p.checkIssuer(r); err != nil {
 		return err
 	}
+	// RFC 7519 §4.1.3: a token that names audiences must name one of
+	// ours. Only a token with no "aud" member at all may pass unchecked,
+	// and only where the policy opts in; "aud":[] names no audience.
 	if p.audiences != nil {
-		if len(r.aud) == 0 {
-			return errNoAudience
-		}
-		if !r.audienceIn(p.audiences) {
+		if !r.hasAud {
+			if !p.allowNoAud {
+				return errNoAudience
+			}
+		} else if !r.audienceIn(p.audiences) {
 			return ErrAudience
 		}
 	}
