@@ -198,8 +198,11 @@ type Issuer struct {
 	Audiences       []string       `mapstructure:"audiences"`
 	Leeway          *time.Duration `mapstructure:"leeway"`
 	AllowMissingExp bool           `mapstructure:"allow_missing_exp"`
-	Type            string         `mapstructure:"type"`
-	RequiredClaims  []string       `mapstructure:"required_claims"`
+	// AllowMissingAud accepts this issuer's tokens that have no "aud" at
+	// all (some providers omit it); a present "aud" must still match.
+	AllowMissingAud bool     `mapstructure:"allow_missing_aud"`
+	Type            string   `mapstructure:"type"`
+	RequiredClaims  []string `mapstructure:"required_claims"`
 }
 
 // Headers maps claims to response headers.

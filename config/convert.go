@@ -74,11 +74,12 @@ func (c *Config) VerifierOptions() verifier.Options {
 		opts.Policy.PerIssuer = make(map[string]verifier.Policy, len(c.Issuers))
 		for _, is := range c.Issuers {
 			ip := verifier.Policy{
-				Audiences:       cloneList(orList(is.Audiences, p.Audiences)),
-				Leeway:          p.Leeway,
-				AllowMissingExp: is.AllowMissingExp,
-				Type:            is.Type,
-				RequiredClaims:  cloneList(orList(is.RequiredClaims, p.RequiredClaims)),
+				Audiences:            cloneList(orList(is.Audiences, p.Audiences)),
+				Leeway:               p.Leeway,
+				AllowMissingExp:      is.AllowMissingExp,
+				AllowMissingAudience: is.AllowMissingAud,
+				Type:                 is.Type,
+				RequiredClaims:       cloneList(orList(is.RequiredClaims, p.RequiredClaims)),
 			}
 			if is.Leeway != nil {
 				ip.Leeway = *is.Leeway

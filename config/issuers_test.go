@@ -24,6 +24,7 @@ issuers:
     leeway: 1m
   - issuer: https://b.example
     allow_missing_exp: true
+    allow_missing_aud: true
 `
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
@@ -39,6 +40,9 @@ issuers:
 	a, b := p.PerIssuer["https://a.example"], p.PerIssuer["https://b.example"]
 	if len(a.Audiences) != 1 || a.Audiences[0] != "api://a" || a.Leeway != time.Minute || a.Type != "at+jwt" {
 		t.Errorf("issuer a: %+v", a)
+	}
+	if a.AllowMissingAudience || !b.AllowMissingAudience || p.AllowMissingAudience {
+		t.Errorf("allow_missing_aud must be per issuer: a %v, b %v, policy %v", a.AllowMissingAudience, b.AllowMissingAudience, p.AllowMissingAudience)
 	}
 	if len(b.Audiences) != 1 || b.Audiences[0] != "api://default" || b.Leeway != 30*time.Second || !b.AllowMissingExp {
 		t.Errorf("issuer b does not inherit: %+v", b)
