@@ -5,9 +5,9 @@ import (
 	"fmt"
 )
 
-// Algorithm is a JWS "alg" value (RFC 7518 §3.1, RFC 8037 §3.1). Only the
-// algorithms below exist in tokengate; "none" is deliberately absent, so no
-// spelling of it can ever be looked up.
+// Algorithm is a JWS "alg" value (RFC 7518 §3.1, RFC 8037 §3.1, RFC 9864
+// §2.2, RFC 9964 §5). Only the algorithms below exist in tokengate; "none" is
+// deliberately absent, so no spelling of it can ever be looked up.
 type Algorithm string
 
 // The supported JWS algorithms.
@@ -24,7 +24,21 @@ const (
 	ES256 Algorithm = "ES256"
 	ES384 Algorithm = "ES384"
 	ES512 Algorithm = "ES512"
+	// EdDSA is the polymorphic RFC 8037 name: the key's curve (Ed25519 or
+	// Ed448) decides. RFC 9864 deprecates it in favour of Ed25519 and Ed448;
+	// it stays supported, and a key bound to EdDSA verifies only "EdDSA".
 	EdDSA Algorithm = "EdDSA"
+	// Ed25519 and Ed448 are the fully specified EdDSA algorithms of RFC 9864
+	// §2.2: pure EdDSA on that one curve (RFC 8032 §5.1 and §5.2, the latter
+	// with an empty context).
+	Ed25519 Algorithm = "Ed25519"
+	Ed448   Algorithm = "Ed448"
+	// MLDSA44, MLDSA65 and MLDSA87 are ML-DSA (FIPS 204) with the parameter
+	// sets of FIPS 204 Table 1, pure mode and an empty context string, as
+	// RFC 9964 §5 registers them for JWS.
+	MLDSA44 Algorithm = "ML-DSA-44"
+	MLDSA65 Algorithm = "ML-DSA-65"
+	MLDSA87 Algorithm = "ML-DSA-87"
 )
 
 // Algorithms lists every supported algorithm, in a stable order.
@@ -33,7 +47,8 @@ var Algorithms = []Algorithm{
 	RS256, RS384, RS512,
 	PS256, PS384, PS512,
 	ES256, ES384, ES512,
-	EdDSA,
+	EdDSA, Ed25519, Ed448,
+	MLDSA44, MLDSA65, MLDSA87,
 }
 
 // Family groups algorithms that share a key type.
@@ -46,7 +61,8 @@ const (
 	FamilyRSA    // RSASSA-PKCS1-v1_5
 	FamilyRSAPSS // RSASSA-PSS
 	FamilyECDSA
-	FamilyEdDSA
+	FamilyEdDSA // EdDSA, Ed25519, Ed448: OKP keys (RFC 8037, RFC 9864)
+	FamilyMLDSA // ML-DSA-44/65/87: AKP keys (RFC 9964)
 )
 
 // LookupAlgorithm maps the bytes of a header's "alg" to an Algorithm. The
@@ -81,6 +97,16 @@ func LookupAlgorithm(b []byte) (Algorithm, bool) {
 		return ES512, true
 	case "EdDSA":
 		return EdDSA, true
+	case "Ed25519":
+		return Ed25519, true
+	case "Ed448":
+		return Ed448, true
+	case "ML-DSA-44":
+		return MLDSA44, true
+	case "ML-DSA-65":
+		return MLDSA65, true
+	case "ML-DSA-87":
+		return MLDSA87, true
 	}
 	return "", false
 }
@@ -105,14 +131,16 @@ func (a Algorithm) Family() Family {
 		return FamilyRSAPSS
 	case ES256, ES384, ES512:
 		return FamilyECDSA
-	case EdDSA:
+	case EdDSA, Ed25519, Ed448:
 		return FamilyEdDSA
+	case MLDSA44, MLDSA65, MLDSA87:
+		return FamilyMLDSA
 	}
 	return FamilyUnknown
 }
 
-// Hash is the digest a uses (RFC 7518 §3.2-§3.5); 0 for EdDSA, which hashes
-// internally.
+// Hash is the digest a uses (RFC 7518 §3.2-§3.5); 0 for EdDSA and ML-DSA,
+// which hash the whole message internally.
 func (a Algorithm) Hash() crypto.Hash {
 	switch a {
 	case HS256, RS256, PS256, ES256:

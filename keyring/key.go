@@ -39,8 +39,10 @@ type Options struct {
 	ID string
 	// Alg is the one algorithm the key verifies. It is required for RSA
 	// (RS* and PS* use the same keys and tokengate refuses to guess) and
-	// HMAC keys; for EC and OKP keys the curve decides it, and a given Alg
-	// must agree with the curve.
+	// HMAC keys; for EC keys the curve decides it, and a given Alg must
+	// agree with the curve. An OKP key is bound to EdDSA unless Alg names
+	// its curve's fully specified algorithm (Ed25519 or Ed448, RFC 9864).
+	// An ML-DSA key's parameter set decides (ML-DSA-44, -65 or -87).
 	Alg Algorithm
 	// Issuer, when set, restricts the key to tokens whose "iss" equals it.
 	Issuer string
@@ -96,18 +98,21 @@ func (k *Key) Fingerprint() string {
 }
 
 // Public returns the public key (*rsa.PublicKey, *ecdsa.PublicKey,
-// ed25519.PublicKey or ed448.PublicKey), or nil for an HMAC key.
+// ed25519.PublicKey, ed448.PublicKey, or *mldsa44.PublicKey,
+// *mldsa65.PublicKey, *mldsa87.PublicKey from circl), or nil for an HMAC key.
 func (k *Key) Public() crypto.PublicKey { return k.public }
 
 // Verify reports whether sig is a valid signature of signingInput under this
 // key and its algorithm. It is the raw primitive: no header or claims are
 // looked at. It allocates nothing for HMAC and EdDSA keys; RSA and ECDSA
-// allocate only inside the standard library.
+// allocate only inside the standard library, ML-DSA only inside circl.
 func (k *Key) Verify(signingInput, sig []byte) bool { return k.verify(signingInput, sig) }
 
 // NewKey makes a Key from a public key (*rsa.PublicKey, *ecdsa.PublicKey,
-// ed25519.PublicKey, ed448.PublicKey) or an HMAC secret ([]byte), checking
-// that the material is strong enough for and consistent with the algorithm.
+// ed25519.PublicKey, ed448.PublicKey, circl's *mldsa44.PublicKey,
+// *mldsa65.PublicKey or *mldsa87.PublicKey) or an HMAC secret ([]byte),
+// checking that the material is strong enough for and consistent with the
+// algorithm.
 func NewKey(material any, o Options) (*Key, error) {
 	k := &Key{id: o.ID, alg: o.Alg, issuer: o.Issuer, client: o.Client, source: o.Source}
 	var err error
@@ -125,7 +130,11 @@ func NewKey(material any, o Options) (*Key, error) {
 	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey, ed448.PrivateKey:
 		err = errors.New("private key given where a public key is needed")
 	default:
-		err = fmt.Errorf("unsupported key type %T", material)
+		// ML-DSA keys (RFC 9964) live in mldsa.go.
+		var handled bool
+		if handled, err = k.initMLDSAMaterial(material); !handled {
+			err = fmt.Errorf("unsupported key type %T", material)
+		}
 	}
 	if err != nil {
 		return nil, k.errorf(err)
@@ -340,6 +349,11 @@ func (k *Key) initECDSA(pub *ecdsa.PublicKey) error {
 	}
 	k.public = cp
 	k.thumbprint = thumbprint("crv", CurveName(cp.Curve), "kty", "EC", "x", b64.EncodeToString(raw[1:1+n]), "y", b64.EncodeToString(raw[1+n:]))
+	if alg == ES384 {
+		// crypto/ecdsa has no P-384 assembly: ES384 runs on circl (p384.go).
+		k.verify = newES384Verifier(raw).verify
+		return nil
+	}
 	k.verify = func(in, sig []byte) bool {
 		// RFC 7518 §3.4: the signature is R‖S, each exactly the curve's
 		// octet length. Any other length (including DER) is rejected.
@@ -394,19 +408,23 @@ func appendDERInt(dst, b []byte, l int) []byte {
 
 // --- EdDSA --------------------------------------------------------------
 
-func (k *Key) initEdDSA() error {
+// initEdDSA binds an OKP key on the curve whose fully specified algorithm
+// is curveAlg (Ed25519 or Ed448). Without an alg the key stays "EdDSA".
+func (k *Key) initEdDSA(curveAlg Algorithm) error {
 	if k.alg == "" {
 		k.alg = EdDSA
 	}
-	// RFC 8037 §3.1: OKP signature keys verify "EdDSA" only.
-	if k.alg != EdDSA {
-		return fmt.Errorf("alg %s cannot be used with an OKP key (needs EdDSA)", k.alg)
+	// RFC 8037 §3.1: OKP signature keys verify "EdDSA"; RFC 9864 §2.2 adds
+	// "Ed25519" and "Ed448", each for its own curve only. A key verifies
+	// exactly one of the two names its curve allows.
+	if k.alg != EdDSA && k.alg != curveAlg {
+		return fmt.Errorf("alg %s cannot be used with an %s key (needs EdDSA or %s)", k.alg, curveAlg, curveAlg)
 	}
 	return nil
 }
 
 func (k *Key) initEd25519(pub ed25519.PublicKey) error {
-	if err := k.initEdDSA(); err != nil {
+	if err := k.initEdDSA(Ed25519); err != nil {
 		return err
 	}
 	// crypto/ed25519 panics on a bad key length: check it here, once.
@@ -430,7 +448,7 @@ func (k *Key) initEd25519(pub ed25519.PublicKey) error {
 }
 
 func (k *Key) initEd448(pub ed448.PublicKey) error {
-	if err := k.initEdDSA(); err != nil {
+	if err := k.initEdDSA(Ed448); err != nil {
 		return err
 	}
 	if len(pub) != ed448.PublicKeySize {

@@ -12,7 +12,7 @@ import (
 )
 
 // jwk is the public JWK form written by MarshalJWK (RFC 7517 §4, RFC 7518
-// §6, RFC 8037 §2).
+// §6, RFC 8037 §2, RFC 9964 §3).
 type jwk struct {
 	Kty string `json:"kty"`
 	Use string `json:"use"`
@@ -23,6 +23,7 @@ type jwk struct {
 	E   string `json:"e,omitempty"`
 	X   string `json:"x,omitempty"`
 	Y   string `json:"y,omitempty"`
+	Pub string `json:"pub,omitempty"`
 }
 
 // MarshalJWK returns the public JWK of k with "use":"sig", its "alg" and
@@ -67,6 +68,11 @@ func (k *Key) jwk() (jwk, error) {
 	case ed448.PublicKey:
 		j.Kty, j.Crv, j.X = "OKP", "Ed448", b64.EncodeToString(p)
 	default:
+		// RFC 9964 §3: kty AKP, the key's "alg" (already set) and "pub".
+		if raw := mldsaPublicBytes(k.public); raw != nil {
+			j.Kty, j.Pub = "AKP", b64.EncodeToString(raw)
+			break
+		}
 		return jwk{}, errors.New("keyring: an HMAC key has no public JWK")
 	}
 	return j, nil

@@ -382,8 +382,9 @@ func parseJWKSValue(root jsonx.Value, o Options) ([]*Key, []Skipped, error) {
 
 // --- JWK ------------------------------------------------------------------
 
-// Member names of private key parts (RFC 7518 §6.2.2, §6.3.2; RFC 8037 §2).
-var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth"}
+// Member names of private key parts (RFC 7518 §6.2.2, §6.3.2; RFC 8037 §2;
+// RFC 9964 §3: the AKP "priv", which "MUST NOT be present in public keys").
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "priv"}
 
 // Registered JWE "alg" (RFC 7518 §4.1, RFC 8037 §3.2) and "enc" (RFC 7518
 // §5.1) values. A key with one of them is an encryption key: skipped in a
@@ -414,7 +415,7 @@ func parseJWKValue(v jsonx.Value, o Options) (*Key, string, error) {
 			if m.Kind() != jsonx.Array {
 				return nil, "", errf(ErrMalformed, "%q is not an array", name)
 			}
-		case "kty", "use", "alg", "kid", "crv", "n", "e", "x", "y", "k", "x5t", "x5t#S256", "d", "p", "q", "dp", "dq", "qi":
+		case "kty", "use", "alg", "kid", "crv", "n", "e", "x", "y", "k", "pub", "x5t", "x5t#S256", "d", "p", "q", "dp", "dq", "qi", "priv":
 			if m.Kind() != jsonx.String {
 				return nil, "", errf(ErrMalformed, "%q is not a string", name)
 			}
@@ -429,7 +430,7 @@ func parseJWKValue(v jsonx.Value, o Options) (*Key, string, error) {
 	if kty == "" {
 		return nil, label, errf(ErrMalformed, `"kty" is missing`)
 	}
-	asymmetric := kty == "RSA" || kty == "EC" || kty == "OKP"
+	asymmetric := kty == "RSA" || kty == "EC" || kty == "OKP" || kty == "AKP"
 	if asymmetric {
 		for _, name := range privateMembers {
 			if v.Get(name).Exists() {
@@ -474,6 +475,11 @@ func parseJWKValue(v jsonx.Value, o Options) (*Key, string, error) {
 	case kty == "EC" && crv == "secp256k1":
 		return nil, label, &skipError{reason: "crv secp256k1 (ES256K) is not supported"}
 	}
+	// RFC 9964 §3: "The alg JSON Web Key Parameter ... is REQUIRED for all
+	// AKP keys": the JWK itself must say which algorithm its bytes are for.
+	if kty == "AKP" && !v.Get("alg").Exists() {
+		return nil, label, errf(ErrMalformed, `"alg" is missing: it is required for kty AKP`)
+	}
 	alg, err := jwkAlg(v, o)
 	if err != nil {
 		return nil, label, err
@@ -493,6 +499,8 @@ func parseJWKValue(v jsonx.Value, o Options) (*Key, string, error) {
 		material, err = jwkEC(v, crv)
 	case "OKP":
 		material, err = jwkOKP(v, crv)
+	case "AKP":
+		material, err = jwkAKP(v, alg)
 	case "oct":
 		if v.Get("x5c").Exists() {
 			return nil, label, errf(ErrMalformed, `an oct key cannot carry "x5c"`)
@@ -746,28 +754,29 @@ func checkX5C(v jsonx.Value, material any) error {
 	return nil
 }
 
-// certPublicKey returns a certificate's public key, including Ed448 keys,
-// which crypto/x509 leaves unparsed.
+// certPublicKey returns a certificate's public key, including Ed448 and
+// ML-DSA keys, which crypto/x509 leaves unparsed.
 func certPublicKey(cert *x509.Certificate) (any, error) {
 	if cert.PublicKey != nil {
 		return cert.PublicKey, nil
 	}
 	pub, isEd448, err := parseEd448SPKI(cert.RawSubjectPublicKeyInfo)
-	if err != nil {
-		return nil, err
+	if isEd448 {
+		return pub, err
 	}
-	if !isEd448 {
-		return nil, errors.New("unsupported public key algorithm")
+	mpub, isMLDSA, err := parseMLDSASPKI(cert.RawSubjectPublicKeyInfo)
+	if isMLDSA {
+		return mpub, err
 	}
-	return pub, nil
+	return nil, errors.New("unsupported public key algorithm")
 }
 
 // --- PEM ------------------------------------------------------------------
 
 // ParsePEM loads every block of a PEM document: "PUBLIC KEY" (X.509
-// SubjectPublicKeyInfo, including Ed448 per RFC 8410), "RSA PUBLIC KEY"
-// (PKCS #1) and "CERTIFICATE" (its public key; the certificate itself is not
-// validated). Private key blocks are refused (ErrPrivateKey). Anything but
+// SubjectPublicKeyInfo, including Ed448 per RFC 8410 and ML-DSA per RFC
+// 9881), "RSA PUBLIC KEY" (PKCS #1) and "CERTIFICATE" (its public key; the
+// certificate itself is not validated). Private key blocks are refused (ErrPrivateKey). Anything but
 // whitespace outside the blocks is an error. o.ID, if set, needs exactly one
 // block; RSA keys need o.Alg.
 func ParsePEM(data []byte, o Options) ([]*Key, error) {
@@ -866,6 +875,13 @@ func parseSPKI(der []byte) (any, error) {
 			return nil, &detail{kind: ErrMalformed, msg: "invalid Ed448 public key", err: err}
 		}
 		return pub, nil
+	}
+	mpub, isMLDSA, err := parseMLDSASPKI(der)
+	if isMLDSA {
+		if err != nil {
+			return nil, &detail{kind: ErrMalformed, msg: "invalid ML-DSA public key", err: err}
+		}
+		return mpub, nil
 	}
 	p, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {

@@ -547,7 +547,7 @@ func TestParseKeysRejects(t *testing.T) {
 		{"key_ops duplicate (RFC 7517 §4.3)", mustJSON(jwkWith(&f.p256.PublicKey, map[string]any{"key_ops": []string{"verify", "verify"}})), keyring.Options{}, keyring.ErrMalformed},
 		{"key_ops not an array", mustJSON(jwkWith(&f.p256.PublicKey, map[string]any{"key_ops": "verify"})), keyring.Options{}, keyring.ErrMalformed},
 		{"OKP X25519", mustJSON(map[string]any{"kty": "OKP", "crv": "X25519", "x": enc64.EncodeToString(x25519.PublicKey().Bytes())}), keyring.Options{}, keyring.ErrUnusable},
-		{"unknown kty", mustJSON(map[string]any{"kty": "AKP", "alg": "ML-DSA-44", "pub": "AAAA"}), keyring.Options{}, keyring.ErrUnusable},
+		{"unknown kty", mustJSON(map[string]any{"kty": "XYZ", "alg": "ML-DSA-44", "pub": "AAAA"}), keyring.Options{}, keyring.ErrUnusable},
 		{"encryption alg", mustJSON(jwkWith(rsaPub, map[string]any{"alg": "RSA-OAEP"})), keyring.Options{}, keyring.ErrUnusable},
 		{"kty missing", mustJSON(jwkWith(&f.p256.PublicKey, map[string]any{"kty": nil})), keyring.Options{}, keyring.ErrMalformed},
 		{"kid not a string", mustJSON(jwkWith(&f.p256.PublicKey, map[string]any{"kid": 7})), keyring.Options{}, keyring.ErrMalformed},
@@ -715,7 +715,7 @@ func TestParseJWKSSkips(t *testing.T) {
 		jwkWith(&f.rsa.PublicKey, map[string]any{"kid": "oaep", "alg": "RSA-OAEP-256"}),
 		jwkWith(&f.p521.PublicKey, map[string]any{"kid": "ops", "key_ops": []string{"deriveKey"}}),
 		map[string]any{"kty": "OKP", "crv": "X25519", "kid": "ecdh", "x": enc64.EncodeToString(x25519.PublicKey().Bytes())},
-		map[string]any{"kty": "AKP", "alg": "ML-DSA-65", "kid": "pq", "pub": "AAAA"},
+		map[string]any{"kty": "XYZ", "alg": "ML-DSA-65", "kid": "pq", "pub": "AAAA"}, // an unknown kty (AKP is known since RFC 9964)
 		map[string]any{"kty": "EC", "crv": "secp256k1", "kid": "k1", "x": "AAAA", "y": "AAAA"},
 		// Same kid as "sig", but skipped: not a duplicate.
 		jwkWith(&f.p256b.PublicKey, map[string]any{"kid": "sig", "use": "enc"}),

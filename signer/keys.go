@@ -19,8 +19,9 @@ import (
 )
 
 // GenerateKey makes a fresh private key for alg: RSA 2048 for RS*/PS*, the
-// matching curve for ES*, Ed25519 for EdDSA (Ed448 with GenerateEd448), or
-// a random secret of twice the hash size for HS*.
+// matching curve for ES*, Ed25519 for EdDSA and Ed25519 (for an EdDSA key on
+// Ed448 use GenerateEd448), Ed448 for Ed448, the parameter set's circl key
+// for ML-DSA-44/65/87, or a random secret of twice the hash size for HS*.
 func GenerateKey(alg keyring.Algorithm) (any, error) {
 	switch alg.Family() {
 	case keyring.FamilyHMAC:
@@ -33,13 +34,19 @@ func GenerateKey(alg keyring.Algorithm) (any, error) {
 		c := map[keyring.Algorithm]elliptic.Curve{keyring.ES256: elliptic.P256(), keyring.ES384: elliptic.P384(), keyring.ES512: elliptic.P521()}[alg]
 		return ecdsa.GenerateKey(c, rand.Reader)
 	case keyring.FamilyEdDSA:
+		if alg == keyring.Ed448 {
+			return GenerateEd448()
+		}
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		return priv, err
+	case keyring.FamilyMLDSA:
+		return generateMLDSA(alg)
 	}
 	return nil, fmt.Errorf("signer: cannot generate a key for %q", alg)
 }
 
-// GenerateEd448 makes a fresh Ed448 private key (alg EdDSA, RFC 8037).
+// GenerateEd448 makes a fresh Ed448 private key (alg EdDSA, RFC 8037, or
+// Ed448, RFC 9864).
 func GenerateEd448() (ed448.PrivateKey, error) {
 	_, priv, err := ed448.GenerateKey(rand.Reader)
 	return priv, err
@@ -55,7 +62,8 @@ type pkcs8 struct {
 }
 
 // MarshalPrivateKeyPEM encodes a private key as a PKCS#8 "PRIVATE KEY" PEM
-// block (RFC 5208; Ed448 per RFC 8410 §7, which crypto/x509 lacks).
+// block (RFC 5208; Ed448 per RFC 8410 §7 and ML-DSA per RFC 9881 §6, which
+// crypto/x509 lacks; an ML-DSA key is written as its 32-byte seed).
 func MarshalPrivateKeyPEM(private any) ([]byte, error) {
 	var der []byte
 	var err error
@@ -72,6 +80,13 @@ func MarshalPrivateKeyPEM(private any) ([]byte, error) {
 	case []byte:
 		return nil, errors.New("signer: an HMAC secret is not written as PEM")
 	default:
+		if d, ok, err := marshalMLDSAPKCS8(private); ok {
+			if err != nil {
+				return nil, err
+			}
+			der = d
+			break
+		}
 		der, err = x509.MarshalPKCS8PrivateKey(private)
 		if err != nil {
 			return nil, err
@@ -81,8 +96,8 @@ func MarshalPrivateKeyPEM(private any) ([]byte, error) {
 }
 
 // ParsePrivateKeyPEM reads the first private key PEM block: PKCS#8
-// ("PRIVATE KEY", including Ed448), PKCS#1 ("RSA PRIVATE KEY") or SEC 1
-// ("EC PRIVATE KEY").
+// ("PRIVATE KEY", including Ed448 and ML-DSA in any RFC 9881 §6 form),
+// PKCS#1 ("RSA PRIVATE KEY") or SEC 1 ("EC PRIVATE KEY").
 func ParsePrivateKeyPEM(data []byte) (any, error) {
 	for {
 		var block *pem.Block
@@ -93,12 +108,17 @@ func ParsePrivateKeyPEM(data []byte) (any, error) {
 		switch block.Type {
 		case "PRIVATE KEY":
 			var p pkcs8
-			if _, err := asn1.Unmarshal(block.Bytes, &p); err == nil && p.Algo.Algorithm.Equal(oidEd448) {
-				var seed []byte
-				if _, err := asn1.Unmarshal(p.PrivateKey, &seed); err != nil || len(seed) != ed448.SeedSize {
-					return nil, errors.New("signer: malformed Ed448 private key")
+			if _, err := asn1.Unmarshal(block.Bytes, &p); err == nil {
+				if p.Algo.Algorithm.Equal(oidEd448) {
+					var seed []byte
+					if _, err := asn1.Unmarshal(p.PrivateKey, &seed); err != nil || len(seed) != ed448.SeedSize {
+						return nil, errors.New("signer: malformed Ed448 private key")
+					}
+					return ed448.NewKeyFromSeed(seed), nil
 				}
-				return ed448.NewKeyFromSeed(seed), nil
+				if k, ok, err := parseMLDSAPKCS8(&p); ok {
+					return k, err
+				}
 			}
 			return x509.ParsePKCS8PrivateKey(block.Bytes)
 		case "RSA PRIVATE KEY":

@@ -31,7 +31,7 @@ var b64 = base64.RawURLEncoding
 type Signer struct {
 	alg keyring.Algorithm
 	kid string
-	key any // *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey, ed448.PrivateKey or []byte
+	key any // *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey, ed448.PrivateKey, *mldsaXX.PrivateKey or []byte
 }
 
 // New binds a private key (or HMAC secret as []byte) to alg and kid. It
@@ -64,6 +64,9 @@ func Public(private any) (any, error) {
 		return k.Public(), nil
 	case ed448.PrivateKey:
 		return k.Public(), nil
+	}
+	if pub, ok := mldsaPublic(private); ok {
+		return pub, nil
 	}
 	return nil, fmt.Errorf("signer: unsupported private key type %T", private)
 }
@@ -162,14 +165,19 @@ func Signature(alg keyring.Algorithm, private any, signingInput []byte) ([]byte,
 		sv.FillBytes(sig[n:])
 		return sig, nil
 	case ed25519.PrivateKey:
-		if alg == keyring.EdDSA {
+		// RFC 8037 §3.1 "EdDSA" or RFC 9864 §2.2 "Ed25519": one signature.
+		if alg == keyring.EdDSA || alg == keyring.Ed25519 {
 			return ed25519.Sign(k, signingInput), nil
 		}
 	case ed448.PrivateKey:
-		if alg == keyring.EdDSA {
+		// Pure Ed448, empty context (RFC 8037 §3.1, RFC 9864 §2.2).
+		if alg == keyring.EdDSA || alg == keyring.Ed448 {
 			return ed448.Sign(k, signingInput, ""), nil
 		}
 	default:
+		if mldsaAlg(private) != "" {
+			return signMLDSA(alg, private, signingInput)
+		}
 		return nil, fmt.Errorf("signer: unsupported private key type %T", private)
 	}
 	return nil, fmt.Errorf("signer: alg %s does not fit key type %T", alg, private)

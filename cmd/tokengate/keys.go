@@ -12,14 +12,17 @@ import (
 	"strings"
 
 	"github.com/cloudflare/circl/sign/ed448"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa44"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa65"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa87"
 
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/signer"
 )
 
-// writeKeyPair generates a key for alg (Ed448 when crv says so) and writes
-// DIR/<kid>.key.pem (0600) and DIR/<kid>.jwks.json, or DIR/<kid>.secret
-// (base64url, 0600) for HMAC. It returns the files written.
+// writeKeyPair generates a key for alg (for alg EdDSA, Ed448 when crv says
+// so) and writes DIR/<kid>.key.pem (0600) and DIR/<kid>.jwks.json, or
+// DIR/<kid>.secret (base64url, 0600) for HMAC. It returns the files written.
 func writeKeyPair(dir string, alg keyring.Algorithm, kid, crv string) ([]string, error) {
 	if kid == "" || strings.ContainsAny(kid, `/\`) {
 		return nil, fmt.Errorf("--kid %q: must be non-empty and contain no path separator", kid)
@@ -30,7 +33,7 @@ func writeKeyPair(dir string, alg keyring.Algorithm, kid, crv string) ([]string,
 	case crv == "Ed448" && alg == keyring.EdDSA:
 		priv, err = signer.GenerateEd448()
 	case crv != "" && crv != "Ed25519":
-		return nil, fmt.Errorf("--crv %q: only Ed25519 and Ed448 (with --alg EdDSA) can be chosen", crv)
+		return nil, fmt.Errorf("--crv %q: only Ed25519 and Ed448 can be chosen", crv)
 	default:
 		priv, err = signer.GenerateKey(alg)
 	}
@@ -88,8 +91,11 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 }
 
 // loadSigningKey reads a private key PEM or an HMAC secret file and binds
-// it to an alg: the curve decides for EC and OKP keys; RSA and HMAC need
-// --alg (RS256 and PS256 keys look the same).
+// it to an alg: the curve decides for EC keys and the parameter set for
+// ML-DSA keys; RSA and HMAC need --alg (RS256 and PS256 keys look the
+// same). An OKP key signs under "EdDSA" or its curve's own name (Ed25519,
+// Ed448; RFC 9864): --alg chooses, else the alg of the key in the JWKS that
+// keygen wrote next to it, else the curve's own name.
 func loadSigningKey(path, algFlag, kid, encoding string) (*signer.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -124,8 +130,12 @@ func loadSigningKey(path, algFlag, kid, encoding string) (*signer.Signer, error)
 	switch {
 	case alg == "" && derived == "":
 		return nil, errors.New("--alg is required for RSA keys and HMAC secrets")
+	case alg == "" && derived.Family() == keyring.FamilyEdDSA:
+		alg = registeredAlg(path, priv, derived)
 	case alg == "":
 		alg = derived
+	case alg == keyring.EdDSA && derived.Family() == keyring.FamilyEdDSA:
+		// The RFC 8037 name fits both curves.
 	case derived != "" && alg != derived:
 		return nil, fmt.Errorf("--alg %s does not fit this key (it is a %s key)", alg, derived)
 	}
@@ -146,8 +156,49 @@ func algFor(priv any) keyring.Algorithm {
 		case elliptic.P521():
 			return keyring.ES512
 		}
-	case ed25519.PrivateKey, ed448.PrivateKey:
-		return keyring.EdDSA
+	case ed25519.PrivateKey:
+		return keyring.Ed25519
+	case ed448.PrivateKey:
+		return keyring.Ed448
+	case *mldsa44.PrivateKey:
+		return keyring.MLDSA44
+	case *mldsa65.PrivateKey:
+		return keyring.MLDSA65
+	case *mldsa87.PrivateKey:
+		return keyring.MLDSA87
 	}
 	return ""
+}
+
+// registeredAlg is the alg an OKP key at path is published under in the
+// DIR/<kid>.jwks.json keygen wrote beside DIR/<kid>.key.pem (EdDSA or
+// curveAlg), so that mint matches what the verifiers hold. Without that
+// file (or without this key in it) it is curveAlg.
+func registeredAlg(path string, priv any, curveAlg keyring.Algorithm) keyring.Algorithm {
+	base, ok := strings.CutSuffix(path, ".key.pem")
+	if !ok {
+		return curveAlg
+	}
+	data, err := os.ReadFile(base + ".jwks.json")
+	if err != nil {
+		return curveAlg
+	}
+	pub, err := signer.Public(priv)
+	if err != nil {
+		return curveAlg
+	}
+	mine, err := keyring.NewKey(pub, keyring.Options{})
+	if err != nil {
+		return curveAlg
+	}
+	keys, err := keyring.ParseKeys(data, keyring.Options{})
+	if err != nil {
+		return curveAlg
+	}
+	for _, k := range keys {
+		if k.Thumbprint() == mine.Thumbprint() && (k.Alg() == keyring.EdDSA || k.Alg() == curveAlg) {
+			return k.Alg()
+		}
+	}
+	return curveAlg
 }

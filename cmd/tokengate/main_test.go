@@ -50,10 +50,14 @@ func writeConfig(t *testing.T, dir, body string) string {
 func TestKeygenMintVerify(t *testing.T) {
 	dir := t.TempDir()
 	type kc struct{ alg, kid, crv, mintAlg string }
-	kinds := []kc{{"ES256", "es", "", ""}, {"ES384", "es384", "", ""}, {"RS256", "rs", "", "RS256"}, {"PS256", "ps", "", "PS256"}, {"EdDSA", "ed", "", ""}, {"EdDSA", "ed448", "Ed448", ""}, {"HS256", "hs", "", "HS256"}}
+	kinds := []kc{{"ES256", "es", "", ""}, {"ES384", "es384", "", ""}, {"RS256", "rs", "", "RS256"}, {"PS256", "ps", "", "PS256"}, {"EdDSA", "ed", "", ""}, {"EdDSA", "ed448", "Ed448", ""}, {"HS256", "hs", "", "HS256"},
+		{"Ed25519", "ed25519", "", ""}, {"", "ed448new", "Ed448", ""}, {"ML-DSA-44", "mldsa44", "", ""}, {"ML-DSA-65", "mldsa65", "", ""}, {"ML-DSA-87", "mldsa87", "", ""}}
 	var keys strings.Builder
 	for _, k := range kinds {
-		args := []string{"keygen", "--alg", k.alg, "--kid", k.kid, "--out", dir}
+		args := []string{"keygen", "--kid", k.kid, "--out", dir}
+		if k.alg != "" {
+			args = append(args, "--alg", k.alg)
+		}
 		if k.crv != "" {
 			args = append(args, "--crv", k.crv)
 		}
@@ -75,7 +79,7 @@ func TestKeygenMintVerify(t *testing.T) {
 		t.Fatal("keygen overwrote an existing key")
 	}
 	cfg := writeConfig(t, dir, "keys:\n"+keys.String()+"policy:\n  audiences: [api]\n")
-	if code, out, stderr := runCLI("check", "--config", cfg); code != 0 || !strings.Contains(out, "7 keys") {
+	if code, out, stderr := runCLI("check", "--config", cfg); code != 0 || !strings.Contains(out, fmt.Sprintf("%d keys", len(kinds))) {
 		t.Fatalf("check: %d %s %s", code, out, stderr)
 	}
 	for _, k := range kinds {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -18,7 +19,7 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 	algFlag := fs.String("alg", "ES256", "algorithm the key is for: "+algList())
 	kid := fs.String("kid", "", "key id (required); files are named after it")
 	out := fs.String("out", ".", "directory to write to (created 0700 if missing)")
-	crv := fs.String("crv", "Ed25519", "curve for --alg EdDSA: Ed25519 or Ed448")
+	crv := fs.String("crv", "Ed25519", "curve of an EdDSA key: Ed25519 or Ed448; without --alg the key gets the curve's own alg (RFC 9864)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -30,9 +31,11 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return exitError{2}
 	}
-	c := ""
-	if alg == keyring.EdDSA {
-		c = *crv
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	alg, c, err := keygenAlg(alg, set["alg"], *crv, set["crv"])
+	if err != nil {
+		return err
 	}
 	files, err := writeKeyPair(*out, alg, *kid, c)
 	if err != nil {
@@ -47,6 +50,32 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "\nconfig.yaml:\n  keys:\n    - file: %s\n", files[1])
 	}
 	return nil
+}
+
+// keygenAlg settles the alg and, for an EdDSA key, the curve. --crv alone
+// asks for an Ed25519 or Ed448 key under the curve's fully specified alg
+// (RFC 9864 §2.2 deprecates the polymorphic "EdDSA"); --alg EdDSA keeps
+// the RFC 8037 name, with --crv choosing the curve; --alg Ed25519 or Ed448
+// need no --crv and refuse another one.
+func keygenAlg(alg keyring.Algorithm, algSet bool, crv string, crvSet bool) (keyring.Algorithm, string, error) {
+	if crvSet && !algSet {
+		switch crv {
+		case "Ed25519":
+			return keyring.Ed25519, "", nil
+		case "Ed448":
+			return keyring.Ed448, "", nil
+		}
+		return "", "", fmt.Errorf("--crv %q: only Ed25519 and Ed448 can be chosen", crv)
+	}
+	switch alg {
+	case keyring.EdDSA:
+		return alg, crv, nil
+	case keyring.Ed25519, keyring.Ed448:
+		if crvSet && crv != string(alg) {
+			return "", "", fmt.Errorf("--crv %s does not fit --alg %s", crv, alg)
+		}
+	}
+	return alg, "", nil
 }
 
 func algList() string {
