@@ -39,4 +39,32 @@
 // once the swap is done. Callers that cache results by generation therefore
 // stop honouring tokens signed by a removed key at once. Key material never
 // appears in errors or logs: keys are named by source, kid and fingerprint.
+//
+// # Remote key sources
+//
+// A Source with a RemoteConfig takes its keys from an identity provider:
+// a JWK Set URL, or an OpenID Provider whose "jwks_uri" is found by
+// discovery (OpenID Connect Discovery 1.0 §4; the discovered "issuer" must
+// equal the configured one byte for byte, §4.3). Only https is used (plain
+// http only for a loopback development server, with AllowHTTP); redirects
+// never leave https and are capped; every document, discovery included, is
+// bounded while it is read. A fetched document is accepted only if it is a
+// valid JWK Set with at least one key whose alg is in the source's
+// required allow-list; keys are scoped to the configured issuer, so a key
+// published by one provider never verifies another issuer's tokens.
+//
+// Each remote source keeps its last good document in memory, and Reload
+// builds one snapshot from the files and those documents under one
+// generation; the digest covers both, so a changed document yields a new
+// generation and an unchanged one (a 304 answer to If-None-Match, or the
+// same bytes) does not. A failed fetch (network error, non-2xx status,
+// oversized or invalid document) keeps the last good keys and retries with
+// exponential backoff and jitter; errors name the URL and, for HTTP
+// errors, the status and the start of the body. New fetches every remote
+// source concurrently and, by default, waits until all succeeded
+// (Config.RemoteStartup); Ring.Start runs a refresh loop per source that
+// follows the provider's Cache-Control max-age within [MinRefresh,
+// MaxRefresh]; Ring.Refetch serves the unknown-kid case at most once per
+// RefetchInterval per source, shared by all concurrent callers; Ring.Ready
+// and Status.Remotes report each source's state.
 package keyring

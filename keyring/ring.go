@@ -2,6 +2,7 @@ package keyring
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,8 +22,8 @@ import (
 // allow-list.
 var ErrAlgNotAllowed = errors.New("keyring: alg not allowed for this source")
 
-// Source is one place keys come from. Exactly one of Path, Env and Inline
-// is set.
+// Source is one place keys come from. Exactly one of Path, Env, Inline and
+// Remote is set.
 type Source struct {
 	// Path is a file holding a JWK, a JWK Set, PEM public keys or
 	// certificates, or (Secret) an HMAC secret.
@@ -45,6 +47,12 @@ type Source struct {
 	// Set); Issuer restricts the source's keys to one "iss"; Client labels
 	// them. See Options.
 	ID, Issuer, Client string
+	// Remote is a JWK Set fetched over https, directly or through OpenID
+	// Connect discovery. Its alg, allow-list, issuer and client are set in
+	// the RemoteConfig; the other fields of the Source stay empty. The
+	// ring keeps the last good document in memory and Reload builds the
+	// snapshot from it; Start refreshes it.
+	Remote *RemoteConfig
 }
 
 // Config configures a Ring.
@@ -63,6 +71,13 @@ type Config struct {
 	// Debounce is how long Watch waits after the last file event of a
 	// burst before it reloads; zero means 100ms.
 	Debounce time.Duration
+	// RemoteStartup chooses whether New waits for the remote sources
+	// (WaitForRemotes, the default) or returns a ring that is not Ready
+	// yet (StartNotReady).
+	RemoteStartup RemoteStartup
+	// RemoteStartupTimeout bounds how long New waits for the remote
+	// sources with WaitForRemotes; zero means 30s.
+	RemoteStartupTimeout time.Duration
 }
 
 // Status describes the reload history of a Ring, for readiness checks and
@@ -77,29 +92,45 @@ type Status struct {
 	LastError     error
 	ReloadsOK     uint64 // successful attempts, the initial load included
 	ReloadsFailed uint64 // failed attempts; each kept the previous snapshot
+	// Remotes describes each remote source, in source order.
+	Remotes []RemoteStatus
 }
 
 // Ring is a live keyring: the current Snapshot behind an atomic pointer,
-// replaced as a whole by Reload. Snapshot and Status never block and are
-// safe for any number of goroutines; Reload and Watch may run concurrently
-// with them and with each other (reloads are serialised).
+// replaced as a whole by Reload. Snapshot, Status, Ready and a
+// rate-limited Refetch never block and are safe for any number of
+// goroutines; Reload, Reconfigure, Watch, Start, Refetch and
+// RefreshRemotes may run concurrently with them and with each other
+// (reloads are serialised). A ring with remote sources holds goroutines
+// and connections once Start is called: Close releases them.
 type Ring struct {
 	sources  []Source
 	names    []string
+	remotes  []*remote // parallel to sources; nil for local sources (under mu)
 	log      *slog.Logger
 	now      func() time.Time
 	onReload func(Status)
 	debounce time.Duration
 
-	snap   atomic.Pointer[Snapshot]
-	status atomic.Pointer[Status]
+	snap       atomic.Pointer[Snapshot]
+	status     atomic.Pointer[Status]    // Remotes is nil: Status adds them
+	remoteList atomic.Pointer[[]*remote] // the non-nil remotes, for lock-free readers
 
 	mu     sync.Mutex // taken by writers only
 	digest [sha256.Size]byte
+	runCtx context.Context // of Start, nil before (under mu)
+
+	reconfMu sync.Mutex // serialises Reconfigure
+	ctx      context.Context
+	cancel   context.CancelFunc // ends every remote source: Close
+	loops    sync.WaitGroup
 }
 
 // New validates cfg and loads every source. The initial load must succeed:
-// its error names every bad source and key.
+// its error names every bad source and key. Remote sources are fetched
+// concurrently first; cfg.RemoteStartup says whether New waits for all of
+// them. New starts no goroutine that outlives it: call Start to keep
+// remote sources fresh.
 func New(cfg Config) (*Ring, error) {
 	if len(cfg.Sources) == 0 {
 		return nil, errors.New("keyring: no key sources configured")
@@ -121,10 +152,15 @@ func New(cfg Config) (*Ring, error) {
 	if r.debounce <= 0 {
 		r.debounce = 100 * time.Millisecond
 	}
+	if cfg.RemoteStartup > StartNotReady {
+		return nil, fmt.Errorf("keyring: unknown RemoteStartup %d", cfg.RemoteStartup)
+	}
+	if cfg.RemoteStartupTimeout < 0 {
+		return nil, errors.New("keyring: RemoteStartupTimeout is negative")
+	}
 	var errs []error
 	for i, s := range cfg.Sources {
-		s.Inline = bytes.Clone(s.Inline)
-		s.Algs = append([]Algorithm(nil), s.Algs...)
+		s = s.clone()
 		r.sources[i] = s
 		r.names[i] = s.name(i)
 		if err := s.validate(); err != nil {
@@ -134,15 +170,100 @@ func New(cfg Config) (*Ring, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	remotes, err := r.newRemotes(r.sources, nil)
+	if err != nil {
+		r.cancel()
+		return nil, err
+	}
+	r.remotes = remotes
+	r.publishRemotes()
+	if fresh := *r.remoteList.Load(); len(fresh) > 0 {
+		timeout := cfg.RemoteStartupTimeout
+		if timeout == 0 {
+			timeout = DefaultRemoteStartupTimeout
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, timeout)
+		err := fetchRemotes(ctx, fresh, cfg.RemoteStartup == WaitForRemotes)
+		cancel()
+		if err != nil {
+			if cfg.RemoteStartup == WaitForRemotes {
+				r.stopAll()
+				return nil, fmt.Errorf("keyring: remote key sources not ready after %s: %w", timeout, err)
+			}
+			r.log.Warn("keyring: starting without the keys of some remote sources; not ready until they are fetched", "error", err)
+		}
+	}
 	r.status.Store(&Status{})
 	if err := r.Reload(); err != nil {
+		r.stopAll()
 		return nil, err
 	}
 	return r, nil
 }
 
+// newRemotes makes a fetcher for each remote source, reusing one of old
+// whose configuration is equal (and taking it out of old).
+func (r *Ring) newRemotes(sources []Source, old []*remote) ([]*remote, error) {
+	out := make([]*remote, len(sources))
+	var (
+		created []*remote
+		errs    []error
+	)
+	for i, s := range sources {
+		if s.Remote == nil {
+			continue
+		}
+		want := s.Remote.withDefaults()
+		for j, m := range old {
+			if m != nil && m.cfg.equal(want) {
+				out[i], old[j] = m, nil
+				break
+			}
+		}
+		if out[i] != nil {
+			continue
+		}
+		m, err := r.newRemote(*s.Remote)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("keyring: source %s: %w", s.name(i), err))
+			continue
+		}
+		out[i] = m
+		created = append(created, m)
+	}
+	if len(errs) > 0 {
+		stopRemotes(created, nil) // not the reused ones: they still serve
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// stopRemotes stops the remotes of ms that are not in keep.
+func stopRemotes(ms, keep []*remote) {
+	for _, m := range ms {
+		if m != nil && !slices.Contains(keep, m) {
+			m.stop()
+		}
+	}
+}
+
+// clone copies what the caller could change under the ring.
+func (s Source) clone() Source {
+	s.Inline = bytes.Clone(s.Inline)
+	s.Algs = append([]Algorithm(nil), s.Algs...)
+	if s.Remote != nil {
+		rc := *s.Remote
+		rc.Algs = slices.Clone(rc.Algs)
+		s.Remote = &rc
+	}
+	return s
+}
+
 func (s Source) name(i int) string {
 	switch {
+	case s.Remote != nil:
+		return s.Remote.URL()
 	case s.Path != "":
 		return s.Path
 	case s.Env != "":
@@ -153,13 +274,19 @@ func (s Source) name(i int) string {
 
 func (s Source) validate() error {
 	n := 0
-	for _, set := range []bool{s.Path != "", s.Env != "", s.Inline != nil} {
+	for _, set := range []bool{s.Path != "", s.Env != "", s.Inline != nil, s.Remote != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return errors.New("exactly one of path, env and inline must be set")
+		return errors.New("exactly one of path, env, inline and remote must be set")
+	}
+	if s.Remote != nil {
+		if s.Secret || s.Encoding != SecretRaw || s.Alg != "" || len(s.Algs) > 0 || s.ID != "" || s.Issuer != "" || s.Client != "" {
+			return errors.New("a remote source takes its alg, algs, issuer and client from its RemoteConfig: set only Remote")
+		}
+		return errors.Join(s.Remote.validate()...)
 	}
 	if s.Env != "" && !s.Secret {
 		return errors.New("an environment variable can only hold an HMAC secret (set secret)")
@@ -204,8 +331,14 @@ func algAllowed(algs []Algorithm, a Algorithm) bool {
 // Snapshot returns the current snapshot: one atomic load, never blocking.
 func (r *Ring) Snapshot() *Snapshot { return r.snap.Load() }
 
-// Status returns the reload status. It never blocks.
-func (r *Ring) Status() Status { return *r.status.Load() }
+// Status returns the reload status and that of each remote source. It
+// never blocks.
+func (r *Ring) Status() Status { return r.fullStatus(*r.status.Load()) }
+
+func (r *Ring) fullStatus(st Status) Status {
+	st.Remotes = r.remoteStatuses()
+	return st
+}
 
 // Reload reads every source, parses it and builds a whole new Snapshot. If
 // anything fails, the current snapshot stays in use and the error (an
@@ -214,13 +347,33 @@ func (r *Ring) Status() Status { return *r.status.Load() }
 // nothing is swapped and the generation stays; otherwise the new snapshot
 // gets the next generation, and keys that are no longer in the sources are
 // gone from it. Reloads are serialised.
+//
+// A remote source contributes the last good document its fetches kept in
+// memory (Reload does not fetch; see Start, Refetch and RefreshRemotes),
+// and nothing, without an error, before its first successful fetch.
 func (r *Ring) Reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	_, err := r.reloadReportLocked()
+	return err
+}
+
+// rebuild is Reload for a remote source whose document changed. It
+// reports whether the generation changed.
+func (r *Ring) rebuild() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed, _ := r.reloadReportLocked()
+	return changed
+}
+
+// reloadReportLocked reloads, records the status, logs and calls the hook.
+func (r *Ring) reloadReportLocked() (changed bool, err error) {
+	before := r.snap.Load()
 	st := *r.status.Load()
 	st.LastReload = r.now()
 
-	err := r.reloadLocked()
+	err = r.reloadLocked()
 	if err != nil {
 		st.LastError = err
 		st.ReloadsFailed++
@@ -239,9 +392,9 @@ func (r *Ring) Reload() error {
 	}
 	r.status.Store(&st)
 	if r.onReload != nil {
-		r.onReload(st)
+		r.onReload(r.fullStatus(st))
 	}
-	return err
+	return r.snap.Load() != before, err
 }
 
 func (r *Ring) reloadLocked() error {
@@ -253,7 +406,15 @@ func (r *Ring) reloadLocked() error {
 	}()
 	var errs []error
 	unread := make([]bool, len(r.sources))
+	// One state per remote for the digest and the keys alike, though a
+	// fetch may publish a newer one meanwhile (it rebuilds after us).
+	states := make([]*remoteState, len(r.sources))
 	for i, s := range r.sources {
+		if m := r.remotes[i]; m != nil {
+			states[i] = m.state.Load()
+			inputs[i] = remoteInput(states[i])
+			continue
+		}
 		b, err := readSource(s)
 		if err != nil {
 			errs = append(errs, &KeyError{Source: r.names[i], Index: -1, Err: err})
@@ -274,6 +435,10 @@ func (r *Ring) reloadLocked() error {
 	var keys []*Key
 	for i, s := range r.sources {
 		if unread[i] {
+			continue
+		}
+		if states[i] != nil {
+			keys = append(keys, states[i].keys...) // parsed when fetched
 			continue
 		}
 		ks, skipped, err := r.parseSource(i, s, inputs[i])
@@ -422,6 +587,11 @@ func (r *Ring) logChanges(prev, next *Snapshot) {
 // reconfigurations, so a cache keyed by generation never confuses keys of
 // the old and new source lists. A running Watch keeps watching the old
 // files: restart it after a successful Reconfigure.
+//
+// A remote source whose RemoteConfig equals one of the old list keeps its
+// fetcher, document and loop. A new one is fetched once before anything
+// changes, and a failure fails the Reconfigure; while Start's context
+// lasts, it gets a loop. Remote sources no longer listed are stopped.
 func (r *Ring) Reconfigure(sources []Source) error {
 	if len(sources) == 0 {
 		return errors.New("keyring: no key sources configured")
@@ -430,8 +600,7 @@ func (r *Ring) Reconfigure(sources []Source) error {
 	names := make([]string, len(sources))
 	var errs []error
 	for i, s := range sources {
-		s.Inline = bytes.Clone(s.Inline)
-		s.Algs = append([]Algorithm(nil), s.Algs...)
+		s = s.clone()
 		next[i] = s
 		names[i] = s.name(i)
 		if err := s.validate(); err != nil {
@@ -441,18 +610,49 @@ func (r *Ring) Reconfigure(sources []Source) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+
+	r.reconfMu.Lock()
+	defer r.reconfMu.Unlock()
 	r.mu.Lock()
+	oldRemotes := r.remotes
+	r.mu.Unlock()
+	remotes, err := r.newRemotes(next, slices.Clone(oldRemotes))
+	if err != nil {
+		return err
+	}
+	var fresh []*remote
+	for _, m := range remotes {
+		if m != nil && !slices.Contains(oldRemotes, m) {
+			fresh = append(fresh, m)
+		}
+	}
+	if len(fresh) > 0 {
+		// Fetched outside the lock: the snapshot keeps serving meanwhile.
+		if err := fetchRemotes(r.ctx, fresh, false); err != nil {
+			stopRemotes(fresh, nil)
+			return err
+		}
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	oldSources, oldNames, oldDigest := r.sources, r.names, r.digest
-	r.sources, r.names = next, names
+	r.sources, r.names, r.remotes = next, names, remotes
+	r.publishRemotes()
 	// Same bytes under other options (alg, issuer, client) are a change:
 	// force a rebuild.
 	r.digest = [sha256.Size]byte{}
-	r.mu.Unlock()
-	if err := r.Reload(); err != nil {
-		r.mu.Lock()
-		r.sources, r.names, r.digest = oldSources, oldNames, oldDigest
-		r.mu.Unlock()
+	if _, err := r.reloadReportLocked(); err != nil {
+		r.sources, r.names, r.remotes, r.digest = oldSources, oldNames, oldRemotes, oldDigest
+		r.publishRemotes()
+		stopRemotes(fresh, nil)
 		return err
+	}
+	stopRemotes(oldRemotes, remotes)
+	if r.runCtx != nil && r.runCtx.Err() == nil {
+		for _, m := range fresh {
+			m.startLoop(r.runCtx)
+		}
 	}
 	return nil
 }
