@@ -94,6 +94,7 @@ type Config struct {
 	WatchKeys  bool       `mapstructure:"watch_keys"`
 	Policy     Policy     `mapstructure:"policy"`
 	Issuers    []Issuer   `mapstructure:"issuers"`
+	JWKS       JWKS       `mapstructure:"jwks"`
 	Headers    Headers    `mapstructure:"headers"`
 	Routes     []Route    `mapstructure:"routes"`
 	Cache      Cache      `mapstructure:"cache"`
@@ -198,11 +199,36 @@ type Issuer struct {
 	Audiences       []string       `mapstructure:"audiences"`
 	Leeway          *time.Duration `mapstructure:"leeway"`
 	AllowMissingExp bool           `mapstructure:"allow_missing_exp"`
+	// JWKSURL or Discovery fetch the issuer's keys from its identity
+	// provider: a JWK Set URL, or OIDC discovery from the issuer URL.
+	JWKSURL   string   `mapstructure:"jwks_url"`
+	Discovery bool     `mapstructure:"discovery"`
+	Algs      []string `mapstructure:"algs"`
+	Alg       string   `mapstructure:"alg"`
+	Client    string   `mapstructure:"client"`
 	// AllowMissingAud accepts this issuer's tokens that have no "aud" at
 	// all (some providers omit it); a present "aud" must still match.
 	AllowMissingAud bool     `mapstructure:"allow_missing_aud"`
 	Type            string   `mapstructure:"type"`
 	RequiredClaims  []string `mapstructure:"required_claims"`
+}
+
+// JWKS configures fetching keys from identity providers (issuers[] with
+// jwks_url or discovery).
+type JWKS struct {
+	MinRefresh      time.Duration `mapstructure:"min_refresh"`
+	MaxRefresh      time.Duration `mapstructure:"max_refresh"`
+	DefaultRefresh  time.Duration `mapstructure:"default_refresh"`
+	RefetchInterval time.Duration `mapstructure:"refetch_interval"`
+	Timeout         time.Duration `mapstructure:"timeout"`
+	MaxSize         Size          `mapstructure:"max_size"`
+	MinBackoff      time.Duration `mapstructure:"min_backoff"`
+	MaxBackoff      time.Duration `mapstructure:"max_backoff"`
+	AllowHTTP       bool          `mapstructure:"allow_http"`
+	CAFile          string        `mapstructure:"ca_file"`
+	UserAgent       string        `mapstructure:"user_agent"`
+	Startup         string        `mapstructure:"startup"`
+	StartupTimeout  time.Duration `mapstructure:"startup_timeout"`
 }
 
 // Headers maps claims to response headers.
@@ -628,5 +654,6 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	c.Dev.KeysDir = abs(c.Dev.KeysDir)
 	c.Revocation.File = abs(c.Revocation.File)
+	c.JWKS.CAFile = abs(c.JWKS.CAFile)
 	c.Admin.TokenFile = abs(c.Admin.TokenFile)
 }

@@ -52,7 +52,38 @@ func (c *Config) Keyring() keyring.Config {
 		}
 		sources = append(sources, s)
 	}
-	return keyring.Config{Sources: sources}
+	for _, is := range c.Issuers {
+		if is.JWKSURL == "" && !is.Discovery {
+			continue
+		}
+		rc := &keyring.RemoteConfig{
+			JWKSURL:         is.JWKSURL,
+			Issuer:          is.Issuer,
+			Discover:        is.Discovery,
+			Alg:             keyring.Algorithm(is.Alg),
+			Client:          is.Client,
+			MinRefresh:      c.JWKS.MinRefresh,
+			MaxRefresh:      c.JWKS.MaxRefresh,
+			DefaultRefresh:  c.JWKS.DefaultRefresh,
+			RefetchInterval: c.JWKS.RefetchInterval,
+			Timeout:         c.JWKS.Timeout,
+			MaxSize:         int(c.JWKS.MaxSize),
+			MinBackoff:      c.JWKS.MinBackoff,
+			MaxBackoff:      c.JWKS.MaxBackoff,
+			AllowHTTP:       c.JWKS.AllowHTTP,
+			CAFile:          c.JWKS.CAFile,
+			UserAgent:       c.JWKS.UserAgent,
+		}
+		for _, a := range is.Algs {
+			rc.Algs = append(rc.Algs, keyring.Algorithm(a))
+		}
+		sources = append(sources, keyring.Source{Remote: rc})
+	}
+	kc := keyring.Config{Sources: sources, RemoteStartupTimeout: c.JWKS.StartupTimeout}
+	if strings.EqualFold(c.JWKS.Startup, "not_ready") {
+		kc.RemoteStartup = keyring.StartNotReady
+	}
+	return kc
 }
 
 // VerifierOptions returns the verifier options: the claims policy and the

@@ -71,7 +71,7 @@ func TestKeyring(t *testing.T) {
 		{Path: filepath.Join(dir, "secrets/api.key"), Secret: true, Encoding: keyring.SecretBase64URL, Alg: keyring.HS384, Client: "billing"},
 		{Env: "API_SECRET", Secret: true, Encoding: keyring.SecretRaw, Alg: keyring.HS256},
 		{Inline: []byte(jwkECPublic), Algs: []keyring.Algorithm{keyring.ES256}},
-	}}
+	}, RemoteStartupTimeout: 30 * time.Second}
 	if got := c.Keyring(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Keyring()\n got %+v\nwant %+v", got, want)
 	}

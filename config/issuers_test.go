@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/config"
+	"github.com/tokengate/tokengate/keyring"
 )
 
 func TestPerIssuerPolicies(t *testing.T) {
@@ -64,6 +65,74 @@ issuers:
 	for _, want := range []string{"issuers[0].issuer", "issuers[1].leeway", "issuers[2].issuer"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %v does not name %s", err, want)
+		}
+	}
+}
+
+func TestIssuerIdentityProviderConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	body := `issuers:
+  - issuer: https://login.example.com/realms/main
+    discovery: true
+    algs: [RS256, ES256]
+    audiences: [api://orders]
+  - issuer: https://tenant.example.net/
+    jwks_url: https://tenant.example.net/keys
+    algs: [RS256]
+    alg: RS256
+    client: partner
+jwks: {refetch_interval: 1m, startup: not_ready, user_agent: "acme-gateway/1.0"}
+`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("an issuer with discovery is a key source of its own: %v", err)
+	}
+	kc := c.Keyring()
+	var remotes []*keyring.RemoteConfig
+	for _, s := range kc.Sources {
+		if s.Remote != nil {
+			remotes = append(remotes, s.Remote)
+		}
+	}
+	if len(remotes) != 2 {
+		t.Fatalf("want 2 remote sources, got %d", len(remotes))
+	}
+	a, b := remotes[0], remotes[1]
+	if !a.Discover || a.Issuer != "https://login.example.com/realms/main" || len(a.Algs) != 2 || a.RefetchInterval != time.Minute || a.UserAgent != "acme-gateway/1.0" {
+		t.Errorf("discovery source: %+v", a)
+	}
+	if b.Discover || b.JWKSURL != "https://tenant.example.net/keys" || b.Alg != keyring.RS256 || b.Client != "partner" || b.Issuer != "https://tenant.example.net/" {
+		t.Errorf("jwks_url source: %+v", b)
+	}
+	if kc.RemoteStartup != keyring.StartNotReady {
+		t.Error("jwks.startup: not_ready not applied")
+	}
+
+	for _, tc := range []struct{ yaml, field, msg string }{
+		{"issuers: [{issuer: https://a, discovery: true, jwks_url: https://a/k, algs: [RS256]}]", "issuers[0].jwks_url", "not both"},
+		{"issuers: [{issuer: https://a, discovery: true}]", "issuers[0].algs", "required"},
+		{"issuers: [{issuer: https://a, jwks_url: https://a/k, algs: [HS256]}]", "issuers[0].algs[0]", "public keys only"},
+		{"issuers: [{issuer: https://a, jwks_url: http://idp.example/k, algs: [RS256]}]", "issuers[0]", "http"},
+		{"issuers: [{issuer: https://a, jwks_url: https://a/k, algs: [RS257]}]", "issuers[0].algs[0]", "unsupported"},
+		{"issuers: [{issuer: https://a, algs: [RS256]}]\nkeys: [{file: x.pem}]", "issuers[0].algs", "discovery or jwks_url"},
+		{"jwks: {startup: maybe}\nkeys: [{file: x.pem}]", "jwks.startup", "wait or not_ready"},
+		{"jwks: {min_refresh: 2h, max_refresh: 1h}\nkeys: [{file: x.pem}]", "jwks.max_refresh", "less than"},
+	} {
+		if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := config.Load(path)
+		if err == nil {
+			err = c.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.field) || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s\n  err = %v; want %s … %s", tc.yaml, err, tc.field, tc.msg)
 		}
 	}
 }

@@ -37,6 +37,7 @@ func (c *Config) Validate() error {
 	c.validateRoutes(&v)
 	c.validateCache(&v)
 	c.validateRevocation(&v)
+	c.validateJWKS(&v)
 	c.validateLog(&v)
 	return errors.Join(v.errs...)
 }
@@ -155,8 +156,12 @@ func (c *Config) validateLimits(v *validator) {
 }
 
 func (c *Config) validateKeys(v *validator) {
-	if len(c.Keys) == 0 && c.Dev.KeysDir == "" {
-		v.add("keys", "no key sources (add one, or set dev.keys_dir for development)")
+	remote := false
+	for _, is := range c.Issuers {
+		remote = remote || is.JWKSURL != "" || is.Discovery
+	}
+	if len(c.Keys) == 0 && c.Dev.KeysDir == "" && !remote {
+		v.add("keys", "no key sources (add one, give an issuer discovery or jwks_url, or set dev.keys_dir for development)")
 	}
 	for i, k := range c.Keys {
 		f := fmt.Sprintf("keys[%d]", i)
@@ -303,6 +308,7 @@ func (c *Config) validatePolicy(v *validator) {
 		if is.Leeway != nil && (*is.Leeway < 0 || *is.Leeway > MaxLeeway) {
 			v.add(field+".leeway", "%s is not between 0s and %s", *is.Leeway, MaxLeeway)
 		}
+		c.validateRemote(v, field, is)
 		for j, claim := range is.RequiredClaims {
 			if _, err := verifier.ParsePath(claim); err != nil {
 				v.add(fmt.Sprintf("%s.required_claims[%d]", field, j), "empty claim path")
@@ -520,5 +526,73 @@ func (c *Config) validateRevocation(v *validator) {
 	}
 	if rd.StartupWait < 0 {
 		v.add("revocation.redis.startup_wait", "must not be negative (%s)", rd.StartupWait)
+	}
+}
+
+// validateRemote checks an issuer's identity-provider settings with the
+// keyring's own rules, naming the field.
+func (c *Config) validateRemote(v *validator, field string, is Issuer) {
+	if is.JWKSURL == "" && !is.Discovery {
+		for name, set := range map[string]bool{"algs": len(is.Algs) > 0, "alg": is.Alg != "", "client": is.Client != ""} {
+			if set {
+				v.add(field+"."+name, "applies to fetched keys only: set discovery or jwks_url (keys[] entries carry their own)")
+			}
+		}
+		return
+	}
+	if is.JWKSURL != "" && is.Discovery {
+		v.add(field+".jwks_url", "set jwks_url or discovery, not both")
+		return
+	}
+	if len(is.Algs) == 0 {
+		v.add(field+".algs", "required with discovery or jwks_url: the algorithms this issuer signs with, e.g. [RS256]")
+	}
+	for j, a := range is.Algs {
+		if alg, ok := keyring.LookupAlgorithm([]byte(a)); !ok {
+			v.add(fmt.Sprintf("%s.algs[%d]", field, j), "unsupported alg %q", a)
+		} else if alg.Family() == keyring.FamilyHMAC {
+			v.add(fmt.Sprintf("%s.algs[%d]", field, j), "%s: a published key set holds public keys only", a)
+		}
+	}
+	rc := c.Keyring()
+	for _, s := range rc.Sources {
+		if s.Remote == nil || s.Remote.Issuer != is.Issuer {
+			continue
+		}
+		if err := s.Remote.Validate(); err != nil {
+			v.add(field, "%v", err)
+		}
+	}
+}
+
+func (c *Config) validateJWKS(v *validator) {
+	j := c.JWKS
+	pos := func(name string, d time.Duration) {
+		if d <= 0 {
+			v.add("jwks."+name, "must be positive (%s)", d)
+		}
+	}
+	pos("min_refresh", j.MinRefresh)
+	pos("max_refresh", j.MaxRefresh)
+	pos("default_refresh", j.DefaultRefresh)
+	pos("refetch_interval", j.RefetchInterval)
+	pos("timeout", j.Timeout)
+	pos("min_backoff", j.MinBackoff)
+	pos("max_backoff", j.MaxBackoff)
+	pos("startup_timeout", j.StartupTimeout)
+	if j.MaxRefresh < j.MinRefresh {
+		v.add("jwks.max_refresh", "%s is less than jwks.min_refresh (%s)", j.MaxRefresh, j.MinRefresh)
+	}
+	if j.MaxBackoff < j.MinBackoff {
+		v.add("jwks.max_backoff", "%s is less than jwks.min_backoff (%s)", j.MaxBackoff, j.MinBackoff)
+	}
+	if j.MaxSize < 1 || j.MaxSize > keyring.MaxDocumentSize {
+		v.add("jwks.max_size", "%s is not between 1 and %s", j.MaxSize, Size(keyring.MaxDocumentSize))
+	}
+	if !containsFold([]string{"wait", "not_ready"}, j.Startup) {
+		v.add("jwks.startup", "unknown value %q (wait or not_ready)", j.Startup)
+	}
+	if strings.IndexFunc(j.UserAgent, isControl) >= 0 {
+		v.add("jwks.user_agent", "contains a control character")
 	}
 }

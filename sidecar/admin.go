@@ -49,18 +49,40 @@ type readyReport struct {
 	// Revocation state: informative only. A broken revocation file keeps
 	// its previous rules and a Redis outage keeps every rule in memory, so
 	// neither makes the sidecar unready (it would only fail good tokens).
-	Revocations     *int        `json:"revocation_rules,omitempty"`
-	RevocationFile  string      `json:"last_revocation_file_error,omitempty"`
-	RevocationRedis *redisState `json:"revocation_redis,omitempty"`
+	// IdentityProviders is the state of each remote key source; one that
+	// never answered makes the sidecar unready, one that fails after
+	// answering keeps its last good keys and does not.
+	IdentityProviders []providerState `json:"identity_providers,omitempty"`
+	Revocations       *int            `json:"revocation_rules,omitempty"`
+	RevocationFile    string          `json:"last_revocation_file_error,omitempty"`
+	RevocationRedis   *redisState     `json:"revocation_redis,omitempty"`
 }
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	ks := s.keys.Status()
+	remotesReady := true
+	for _, r := range ks.Remotes {
+		remotesReady = remotesReady && r.Ready
+	}
 	rep := readyReport{
-		Ready:           ks.Keys > 0 && s.applied.Load() > 0,
+		Ready:           ks.Keys > 0 && s.applied.Load() > 0 && remotesReady,
 		Generation:      ks.Generation,
 		Keys:            ks.Keys,
 		ConfigReloadsOK: s.applied.Load(),
+	}
+	for _, r := range ks.Remotes {
+		p := providerState{Issuer: r.Issuer, URL: r.URL, JWKSURL: r.JWKSURL, Ready: r.Ready, Keys: r.Keys,
+			ConsecutiveFailures: r.ConsecutiveFailures}
+		if !r.LastSuccess.IsZero() {
+			p.LastSuccess = r.LastSuccess.UTC().Format(time.RFC3339)
+		}
+		if !r.NextRefresh.IsZero() {
+			p.NextRefresh = r.NextRefresh.UTC().Format(time.RFC3339)
+		}
+		if r.LastError != nil {
+			p.LastError = r.LastError.Error()
+		}
+		rep.IdentityProviders = append(rep.IdentityProviders, p)
 	}
 	if !ks.LastReload.IsZero() {
 		rep.LastReload = ks.LastReload.UTC().Format(time.RFC3339)
@@ -85,6 +107,18 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 	}
 	writeJSON(ctx, rep)
+}
+
+type providerState struct {
+	Issuer              string `json:"issuer,omitempty"`
+	URL                 string `json:"url"`
+	JWKSURL             string `json:"jwks_uri,omitempty"`
+	Ready               bool   `json:"ready"`
+	Keys                int    `json:"keys"`
+	LastSuccess         string `json:"last_success,omitempty"`
+	NextRefresh         string `json:"next_refresh,omitempty"`
+	LastError           string `json:"last_error,omitempty"`
+	ConsecutiveFailures int    `json:"consecutive_failures,omitempty"`
 }
 
 type keyInfo struct {

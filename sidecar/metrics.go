@@ -3,7 +3,10 @@ package sidecar
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
@@ -35,6 +38,7 @@ var resultLabels = [numResults][2]string{
 // once per error value, so counting allocates nothing.
 type serverMetrics struct {
 	set               *metrics.Set
+	srv               *Server
 	results           [numResults]*metrics.Counter
 	rejections        sync.Map // *verifier.Error → *metrics.Counter
 	algs              map[keyring.Algorithm]*metrics.Counter
@@ -49,7 +53,7 @@ type serverMetrics struct {
 
 func newServerMetrics(s *Server) *serverMetrics {
 	set := metrics.NewSet()
-	m := &serverMetrics{set: set, algs: map[keyring.Algorithm]*metrics.Counter{}}
+	m := &serverMetrics{set: set, srv: s, algs: map[keyring.Algorithm]*metrics.Counter{}}
 	for i, l := range resultLabels {
 		m.results[i] = set.NewCounter(fmt.Sprintf(`tokengate_requests_total{result=%q,reason=%q}`, l[0], l[1]))
 	}
@@ -149,5 +153,46 @@ func (m *serverMetrics) byAlg(a keyring.Algorithm) *metrics.Counter {
 	return m.set.GetOrCreateCounter(fmt.Sprintf(`tokengate_verified_total{alg=%q}`, a))
 }
 
-// WritePrometheus writes the metrics in the Prometheus text format.
-func (m *serverMetrics) WritePrometheus(w io.Writer) { m.set.WritePrometheus(w) }
+// WritePrometheus writes the metrics in the Prometheus text format, then
+// one series per identity provider (the set of providers changes with the
+// configuration, so they are written from the keyring's status on every
+// scrape rather than registered).
+func (m *serverMetrics) WritePrometheus(w io.Writer) {
+	m.set.WritePrometheus(w)
+	remotes := m.srv.keys.Status().Remotes
+	if len(remotes) == 0 {
+		return
+	}
+	sorted := slices.Clone(remotes)
+	slices.SortFunc(sorted, func(a, b keyring.RemoteStatus) int { return strings.Compare(a.URL, b.URL) })
+	type series struct {
+		name, typ string
+		val       func(r keyring.RemoteStatus) float64
+	}
+	for _, sr := range []series{
+		{"tokengate_jwks_ready", "gauge", func(r keyring.RemoteStatus) float64 { return b2f(r.Ready) }},
+		{"tokengate_jwks_keys", "gauge", func(r keyring.RemoteStatus) float64 { return float64(r.Keys) }},
+		{"tokengate_jwks_fetches_total", "counter", func(r keyring.RemoteStatus) float64 { return float64(r.Fetches) }},
+		{"tokengate_jwks_fetch_errors_total", "counter", func(r keyring.RemoteStatus) float64 { return float64(r.FetchErrors) }},
+		{"tokengate_jwks_not_modified_total", "counter", func(r keyring.RemoteStatus) float64 { return float64(r.NotModified) }},
+		{"tokengate_jwks_refetches_total", "counter", func(r keyring.RemoteStatus) float64 { return float64(r.Refetches) }},
+		{"tokengate_jwks_refetches_suppressed_total", "counter", func(r keyring.RemoteStatus) float64 { return float64(r.RefetchesSuppressed) }},
+		{"tokengate_jwks_consecutive_failures", "gauge", func(r keyring.RemoteStatus) float64 { return float64(r.ConsecutiveFailures) }},
+		{"tokengate_jwks_last_success_timestamp_seconds", "gauge", func(r keyring.RemoteStatus) float64 { return unixSeconds(r.LastSuccess) }},
+		{"tokengate_jwks_next_refresh_timestamp_seconds", "gauge", func(r keyring.RemoteStatus) float64 { return unixSeconds(r.NextRefresh) }},
+	} {
+		fmt.Fprintf(w, "# TYPE %s %s\n", sr.name, sr.typ)
+		for _, r := range sorted {
+			// Labels come from the configuration (issuer and URL), never
+			// from a token.
+			fmt.Fprintf(w, "%s{issuer=%q,url=%q} %g\n", sr.name, r.Issuer, r.URL, sr.val(r))
+		}
+	}
+}
+
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}

@@ -69,6 +69,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Refresh loops of the identity providers (no-op without any).
+	ring.Start(context.Background())
+	defer ring.Close()
 	token, err := adminToken(cfg)
 	if err != nil {
 		return err
@@ -81,6 +84,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	srv, err := sidecar.New(cfg.Sidecar(), cfg.VerifierOptions(), sidecar.Options{
 		Keys: ring, Logger: log,
 		Revocations: revs.store, RevocationSync: revs.sync, AdminToken: token,
+		Refetch: ring.Refetch,
 	})
 	if err != nil {
 		return err
