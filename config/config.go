@@ -98,10 +98,26 @@ type Config struct {
 	Headers    Headers    `mapstructure:"headers"`
 	Routes     []Route    `mapstructure:"routes"`
 	Cache      Cache      `mapstructure:"cache"`
+	Decryption Decryption `mapstructure:"decryption"`
 	Admin      Admin      `mapstructure:"admin"`
 	Revocation Revocation `mapstructure:"revocation"`
 	Log        Log        `mapstructure:"log"`
 	Dev        Dev        `mapstructure:"dev"`
+}
+
+// Decryption configures encrypted tokens (compact JWE wrapping a signed
+// JWT).
+type Decryption struct {
+	Keys    []DecryptionKey `mapstructure:"keys"`
+	Require bool            `mapstructure:"require"`
+	Encs    []string        `mapstructure:"encs"`
+}
+
+// DecryptionKey is a private key file: a JWK, a JWK Set or PKCS#8 PEM.
+type DecryptionKey struct {
+	File string `mapstructure:"file"`
+	Alg  string `mapstructure:"alg"`
+	KID  string `mapstructure:"kid"`
 }
 
 // Admin secures the admin listener's write endpoints (/revocations).
@@ -655,5 +671,8 @@ func (c *Config) resolvePaths(dir string) {
 	c.Dev.KeysDir = abs(c.Dev.KeysDir)
 	c.Revocation.File = abs(c.Revocation.File)
 	c.JWKS.CAFile = abs(c.JWKS.CAFile)
+	for i := range c.Decryption.Keys {
+		c.Decryption.Keys[i].File = abs(c.Decryption.Keys[i].File)
+	}
 	c.Admin.TokenFile = abs(c.Admin.TokenFile)
 }

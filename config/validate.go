@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokengate/tokengate/jwe"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/verifier"
 )
@@ -38,6 +39,7 @@ func (c *Config) Validate() error {
 	c.validateCache(&v)
 	c.validateRevocation(&v)
 	c.validateJWKS(&v)
+	c.validateDecryption(&v)
 	c.validateLog(&v)
 	return errors.Join(v.errs...)
 }
@@ -594,5 +596,26 @@ func (c *Config) validateJWKS(v *validator) {
 	}
 	if strings.IndexFunc(j.UserAgent, isControl) >= 0 {
 		v.add("jwks.user_agent", "contains a control character")
+	}
+}
+
+func (c *Config) validateDecryption(v *validator) {
+	d := c.Decryption
+	if d.Require && len(d.Keys) == 0 {
+		v.add("decryption.require", "needs decryption.keys")
+	}
+	for i, k := range d.Keys {
+		f := fmt.Sprintf("decryption.keys[%d]", i)
+		if k.File == "" {
+			v.add(f+".file", "required")
+		}
+		if _, ok := jwe.ParseKeyAlgorithm(k.Alg); !ok {
+			v.add(f+".alg", "%q is not a supported key management algorithm (dir, A128KW, A256KW, ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A256KW, RSA-OAEP-256)", k.Alg)
+		}
+	}
+	for i, e := range d.Encs {
+		if _, ok := jwe.ParseContentEncryption(e); !ok {
+			v.add(fmt.Sprintf("decryption.encs[%d]", i), "%q is not a supported content encryption (A128GCM, A256GCM, A128CBC-HS256, A256CBC-HS512)", e)
+		}
 	}
 }

@@ -70,6 +70,9 @@ var (
 	ErrDecrypt = class("jwe_decrypt", "decryption failed")
 	// ErrContentType: the token is not a nested JWT (cty is not "JWT").
 	ErrContentType = class("jwe_cty", `encrypted token must have content type "JWT"`)
+	// ErrNotEncrypted is for callers that require encryption and were
+	// given a plain (signed only) token.
+	ErrNotEncrypted = class("jwe_required", "token must be encrypted")
 )
 
 // Detailed reasons. Each belongs to one class above.

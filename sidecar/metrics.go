@@ -10,6 +10,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/tokengate/tokengate/jwe"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/verifier"
 )
@@ -142,6 +143,19 @@ func (m *serverMetrics) rejected(err error) *metrics.Counter {
 	c := m.set.GetOrCreateCounter(fmt.Sprintf(`tokengate_requests_total{result="unauthorized",reason=%q}`, reason))
 	if _, ok := err.(*verifier.Error); ok {
 		m.rejections.Store(err, c) // bounded: verifier errors are package-level values
+	}
+	return c
+}
+
+// rejectedJWE returns the counter for a failed decryption, labelled with
+// the jwe error's stable label.
+func (m *serverMetrics) rejectedJWE(err error) *metrics.Counter {
+	if c, ok := m.rejections.Load(err); ok {
+		return c.(*metrics.Counter)
+	}
+	c := m.set.GetOrCreateCounter(fmt.Sprintf(`tokengate_requests_total{result="unauthorized",reason=%q}`, jwe.Label(err)))
+	if _, ok := err.(*jwe.Error); ok {
+		m.rejections.Store(err, c) // bounded: jwe errors are package-level values
 	}
 	return c
 }

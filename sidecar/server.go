@@ -25,6 +25,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/tokengate/tokengate/cache"
+	"github.com/tokengate/tokengate/jwe"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/revocation"
 	"github.com/tokengate/tokengate/verifier"
@@ -52,6 +53,8 @@ type Server struct {
 	revSync    *revocation.Sync  // nil: revocations stay local
 	adminToken []byte
 	refetch    func(ctx context.Context, issuer []byte) bool
+	decrypter  *jwe.Decrypter
+	requireJWE bool
 
 	mu              sync.Mutex
 	verifySrv       *fasthttp.Server
@@ -136,6 +139,15 @@ type Options struct {
 	// callers, and reports whether the keys changed; if they did the token
 	// is verified once more.
 	Refetch func(ctx context.Context, issuer []byte) bool
+	// Decrypter, when set, accepts encrypted tokens: a compact JWE (five
+	// segments) wrapping a signed JWT is decrypted, then the inner token
+	// is verified exactly like a plain one. The cache keys on the
+	// encrypted token, so a token seen before skips both steps; call
+	// ClearCache after changing the Decrypter's keys.
+	Decrypter *jwe.Decrypter
+	// RequireEncryption refuses tokens that are not JWE (with a
+	// Decrypter): for deployments where claims must never travel in clear.
+	RequireEncryption bool
 }
 
 // New builds a Server from cfg and the verifier options (policy, limits).
@@ -144,7 +156,11 @@ func New(cfg Config, vopts verifier.Options, o Options) (*Server, error) {
 		return nil, errors.New("sidecar: no keyring")
 	}
 	s := &Server{keys: o.Keys, log: o.Logger, now: o.Now, clock: o.Now,
-		revs: o.Revocations, revSync: o.RevocationSync, adminToken: bytes.Clone(o.AdminToken), refetch: o.Refetch}
+		revs: o.Revocations, revSync: o.RevocationSync, adminToken: bytes.Clone(o.AdminToken), refetch: o.Refetch,
+		decrypter: o.Decrypter, requireJWE: o.RequireEncryption}
+	if s.requireJWE && s.decrypter == nil {
+		return nil, errors.New("sidecar: RequireEncryption needs a Decrypter")
+	}
 	if s.revSync != nil && s.revs == nil {
 		return nil, errors.New("sidecar: a revocation sync needs its store")
 	}
@@ -395,7 +411,7 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 }
 
 // scratch is a per-request buffer for the normalised path and challenge.
-type scratch struct{ path, buf []byte }
+type scratch struct{ path, buf, plain []byte }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{path: make([]byte, 0, 256), buf: make([]byte, 0, 256)} }}
 
@@ -468,10 +484,26 @@ func (s *Server) verify(ctx *fasthttp.RequestCtx, st *state, sc *scratch, now ti
 		s.metrics.cacheMisses.Inc()
 	}
 
+	signed := token
+	if s.decrypter != nil && jwe.IsJWE(token) {
+		var err error
+		sc.plain, _, err = s.decrypter.AppendDecrypt(sc.plain[:0], token)
+		if err != nil {
+			s.metrics.rejectedJWE(err).Inc()
+			s.deny(ctx, st, sc, fasthttp.StatusUnauthorized, verifier.CodeInvalidToken, jwe.Reason(err))
+			return
+		}
+		signed = sc.plain
+	} else if s.requireJWE {
+		s.metrics.rejectedJWE(errNotEncrypted).Inc()
+		s.deny(ctx, st, sc, fasthttp.StatusUnauthorized, verifier.CodeInvalidToken, errNotEncrypted.Reason())
+		return
+	}
+
 	r := verifier.AcquireResult()
-	err := st.verifier.Verify(r, token)
+	err := st.verifier.Verify(r, signed)
 	if err != nil && s.refetch != nil && errors.Is(err, verifier.ErrUnknownKey) && s.refetchKeys(r.Issuer()) {
-		err = st.verifier.Verify(r, token)
+		err = st.verifier.Verify(r, signed)
 	}
 	if err != nil {
 		verifier.ReleaseResult(r)
@@ -500,6 +532,17 @@ func (s *Server) verify(ctx *fasthttp.RequestCtx, st *state, sc *scratch, now ti
 		return
 	}
 	s.allow(ctx, st, sc, rt, e)
+}
+
+// errNotEncrypted answers a plain token when encryption is required.
+var errNotEncrypted = jwe.ErrNotEncrypted
+
+// ClearCache forgets every cached verification result, for example after
+// the decryption keys changed.
+func (s *Server) ClearCache() {
+	if st := s.state.Load(); st != nil && st.cache != nil {
+		st.cache.Clear()
+	}
 }
 
 // refetchTimeout bounds how long a request with an unknown kid waits for

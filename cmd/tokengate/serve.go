@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tokengate/tokengate/config"
+	"github.com/tokengate/tokengate/jwe"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/sidecar"
 )
@@ -76,6 +77,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	dec, err := newDecrypter(cfg)
+	if err != nil {
+		return err
+	}
 	revs, err := startRevocations(cfg, log)
 	if err != nil {
 		return err
@@ -84,7 +89,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	srv, err := sidecar.New(cfg.Sidecar(), cfg.VerifierOptions(), sidecar.Options{
 		Keys: ring, Logger: log,
 		Revocations: revs.store, RevocationSync: revs.sync, AdminToken: token,
-		Refetch: ring.Refetch,
+		Refetch: ring.Refetch, Decrypter: dec, RequireEncryption: cfg.Decryption.Require,
 	})
 	if err != nil {
 		return err
@@ -122,6 +127,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
 				cfg = reload(*cfgPath, cfg, ring, srv, watch, log)
+				reloadDecryption(cfg, dec, srv, log)
 				continue
 			}
 			log.Info("shutting down", "signal", sig.String())
@@ -175,6 +181,26 @@ func reload(path string, running *config.Config, ring *keyring.Ring, srv *sideca
 	}
 	log.Info("configuration reloaded", "keys", ring.Snapshot().Len(), "generation", ring.Snapshot().Generation())
 	return next
+}
+
+// reloadDecryption reads the decryption keys again on SIGHUP; a broken
+// file keeps the running keys. The cache is cleared so that no token
+// decrypted with a removed key is served from it.
+func reloadDecryption(cfg *config.Config, dec *jwe.Decrypter, srv *sidecar.Server, log *slog.Logger) {
+	if dec == nil {
+		if len(cfg.Decryption.Keys) > 0 {
+			log.Warn("decryption keys added: encrypted tokens are accepted only after a restart")
+		}
+		return
+	}
+	ks, err := loadDecryptionKeys(cfg)
+	if err != nil {
+		log.Error("decryption key reload failed; keeping the running keys", "error", err)
+		return
+	}
+	dec.SetKeySet(ks)
+	srv.ClearCache()
+	log.Info("decryption keys reloaded", "keys", ks.Len())
 }
 
 // watcher runs keyring.Watch in the background and can restart it.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tokengate/tokengate/jwe"
 	"io"
 	"strings"
 	"time"
@@ -95,6 +96,10 @@ func runMint(args []string, stdout, stderr io.Writer) error {
 	ttl := fs.Duration("ttl", 15*time.Minute, "sets exp = now + ttl unless claims has exp; 0 leaves exp out")
 	typ := fs.String("typ", "JWT", `header "typ" (for example at+jwt); "" writes none`)
 	encoding := fs.String("encoding", "base64url", "encoding of an HMAC secret file: raw, base64, base64url, hex")
+	encrypt := fs.String("encrypt", "", "wrap the token in a JWE for the holder of this decryption key file (JWK, JWK Set or PKCS#8 PEM: the file the sidecar decrypts with)")
+	encAlg := fs.String("encrypt-alg", "ECDH-ES+A256KW", "JWE key management algorithm (must be the decryption key's)")
+	encEnc := fs.String("encrypt-enc", "A256GCM", "JWE content encryption: A128GCM, A256GCM, A128CBC-HS256, A256CBC-HS512")
+	encKid := fs.String("encrypt-kid", "", "JWE kid header (default: the decryption key's kid)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -114,8 +119,41 @@ func runMint(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *encrypt != "" {
+		if tok, err = encryptToken(tok, *encrypt, *encAlg, *encEnc, *encKid); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+// encryptToken wraps a signed token in a compact JWE (cty "JWT") for the
+// public half of the decryption key in keyFile.
+func encryptToken(tok, keyFile, algName, encName, kid string) (string, error) {
+	alg, ok := jwe.ParseKeyAlgorithm(algName)
+	if !ok {
+		return "", fmt.Errorf("--encrypt-alg: unsupported %q", algName)
+	}
+	enc, ok := jwe.ParseContentEncryption(encName)
+	if !ok {
+		return "", fmt.Errorf("--encrypt-enc: unsupported %q", encName)
+	}
+	keys, err := readDecryptionKey(keyFile, kid, alg)
+	if err != nil {
+		return "", fmt.Errorf("--encrypt %s: %w", keyFile, err)
+	}
+	if len(keys) != 1 {
+		return "", fmt.Errorf("--encrypt %s: holds %d keys for %s; give a file with one", keyFile, len(keys), alg)
+	}
+	if kid == "" {
+		kid = keys[0].Kid()
+	}
+	out, err := jwe.Encrypt([]byte(tok), alg, enc, keys[0].Public(), &jwe.EncryptOptions{Kid: kid})
+	if err != nil {
+		return "", err
+	}
+	return string(out), nil
 }
 
 // buildClaims adds iat (and exp from ttl) to a JSON object, keeping any
