@@ -635,12 +635,24 @@ func (g *gate) failsClosed(t *testing.T, client *http.Client, base string, statu
 	})
 }
 
-// TestNginxRecipe runs deploy/nginx/nginx.conf in a real nginx, wrapped in
-// a minimal main configuration that keeps every path in a temp dir.
+// TestNginxRecipe runs deploy/nginx/nginx.conf in a real nginx.
 func TestNginxRecipe(t *testing.T) {
 	bin := lookBinary(t, "nginx")
 	t.Parallel()
 	g := newGate(t)
+	client, base := startNginx(t, bin, g)
+	cases := append(g.cases(),
+		proxyCase{name: "the auth location is internal", path: "/_tokengate", token: g.good, status: 404},
+	)
+	g.run(t, client, base, cases)
+	g.failsClosed(t, client, base, http.StatusInternalServerError)
+}
+
+// startNginx runs deploy/nginx/nginx.conf in front of g in a real nginx,
+// wrapped in a minimal main configuration that keeps every path in a temp
+// dir, and returns a client and the base URL once it serves.
+func startNginx(t *testing.T, bin string, g *gate) (*http.Client, string) {
+	t.Helper()
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	site := render(t, "nginx/nginx.conf",
@@ -686,20 +698,34 @@ http {
 	client := newClient(t)
 	base := "http://" + listen
 	waitReady(t, p, client, base)
-
-	cases := append(g.cases(),
-		proxyCase{name: "the auth location is internal", path: "/_tokengate", token: g.good, status: 404},
-	)
-	g.run(t, client, base, cases)
-	g.failsClosed(t, client, base, http.StatusInternalServerError)
+	return client, base
 }
 
-// TestCaddyRecipe runs deploy/caddy/Caddyfile in a real Caddy, with the
-// admin endpoint and automatic HTTPS off and its state in a temp dir.
+// TestCaddyRecipe runs deploy/caddy/Caddyfile in a real Caddy.
 func TestCaddyRecipe(t *testing.T) {
 	bin := lookBinary(t, "caddy")
 	t.Parallel()
 	g := newGate(t)
+	client, base := startCaddy(t, bin, g)
+
+	// Caddy removes X-Auth-* by wildcard, so even headers tokengate is not
+	// configured to send never pass (stock nginx cannot do that: its recipe
+	// lists each header).
+	goodAuth := g.goodAuth()
+	unlisted := map[string]string{"X-Auth-Roles": "admin", "X-Auth-Tenant": "other"}
+	cases := append(g.cases(),
+		proxyCase{name: "unlisted X-Auth-* headers are removed", path: "/orders/7", token: g.good, header: unlisted, status: 200, auth: goodAuth},
+		proxyCase{name: "unlisted X-Auth-* headers are removed on public routes", path: "/public/x", header: unlisted, status: 200},
+	)
+	g.run(t, client, base, cases)
+	g.failsClosed(t, client, base, http.StatusBadGateway)
+}
+
+// startCaddy runs deploy/caddy/Caddyfile in front of g in a real Caddy,
+// with the admin endpoint and automatic HTTPS off and its state in a temp
+// dir, and returns a client and the base URL once it serves.
+func startCaddy(t *testing.T, bin string, g *gate) (*http.Client, string) {
+	t.Helper()
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	_, port, _ := net.SplitHostPort(listen)
@@ -722,16 +748,5 @@ func TestCaddyRecipe(t *testing.T) {
 	client := newClient(t)
 	base := "http://" + listen
 	waitReady(t, p, client, base)
-
-	// Caddy removes X-Auth-* by wildcard, so even headers tokengate is not
-	// configured to send never pass (stock nginx cannot do that: its recipe
-	// lists each header).
-	goodAuth := g.goodAuth()
-	unlisted := map[string]string{"X-Auth-Roles": "admin", "X-Auth-Tenant": "other"}
-	cases := append(g.cases(),
-		proxyCase{name: "unlisted X-Auth-* headers are removed", path: "/orders/7", token: g.good, header: unlisted, status: 200, auth: goodAuth},
-		proxyCase{name: "unlisted X-Auth-* headers are removed on public routes", path: "/public/x", header: unlisted, status: 200},
-	)
-	g.run(t, client, base, cases)
-	g.failsClosed(t, client, base, http.StatusBadGateway)
+	return client, base
 }

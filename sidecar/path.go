@@ -9,14 +9,53 @@ import "bytes"
 // CVE-2023-27487 were rule bypasses through paths the proxy and the rule
 // engine read differently).
 //
-// Steps (RFC 3986 §6.2.2): the query and fragment are cut off; percent-
-// encoded unreserved characters are decoded and other encodings kept with
-// upper-case hex; an encoded '/' or '\' and an invalid encoding are denied;
-// repeated slashes are collapsed; "." and ".." segments are resolved
-// (§5.2.4), and ".." above the root is denied. A trailing slash is
-// dropped: rules match on whole segments, so "/a/" and "/a" are the same.
+// Steps (RFC 3986 §6.2.2):
+//   - the query and fragment are cut off (§3.4, §3.5);
+//   - percent-encoded unreserved characters (§2.3) are decoded, in either
+//     hex case; every other encoding is kept, with upper-case hex (§6.2.2.1);
+//   - a raw byte that may not appear in a path (§3.3: non-ASCII bytes,
+//     '"', '<', '>', '[', ']', '^', '`', '{', '|', '}') is percent-encoded,
+//     so a raw and an encoded spelling normalise alike;
+//   - repeated slashes are collapsed;
+//   - "." and ".." segments are resolved after decoding, so "%2e%2e" is
+//     "..", as servers that decode first read it (§5.2.4); ".." above the
+//     root is denied;
+//   - a trailing slash is dropped: rules match on whole segments, so "/a/"
+//     and "/a" are the same.
+//
+// Denied, because application servers disagree on what they mean and a
+// guess could pick another route:
+//   - an encoded '/' (%2F) or '\' (%5C), and a raw '\' (Windows servers,
+//     IIS and some frameworks read '\' as '/': "/public/..\admin");
+//   - ';', raw or encoded (%3B): Tomcat, Jetty and Spring drop ";params"
+//     from each segment, so "/public/..;/admin" is "/admin" to them and
+//     "/admin;x" is "/admin";
+//   - an encoded '%' (%25): a server that decodes twice reads "/%2561dmin"
+//     as "/admin";
+//   - control characters and spaces, raw or encoded (%00 cuts the path
+//     short in C code), except an encoded space (%20), kept as is;
+//   - an invalid or truncated encoding ("%", "%2", "%G1");
+//   - anything that is not an origin-form path (RFC 9112 §3.2.1): the
+//     absolute form "http://host/admin", "*", "".
+//
+// The four non-ASCII letters that Unicode case mapping turns into ASCII
+// ones — 'İ' (U+0130) and 'ı' (U+0131) into 'i', 'ſ' (U+017F) into 's',
+// the Kelvin sign (U+212A) into 'k' — are replaced by that ASCII letter:
+// Java's equalsIgnoreCase and .NET's OrdinalIgnoreCase match "/admın"
+// with "/admin". Segments are then compared case-insensitively
+// (matchPrefix).
+//
+// normalizePath allocates only when dst must grow.
 func normalizePath(dst, target []byte) ([]byte, bool) {
-	if i := bytes.IndexAny(target, "?#"); i >= 0 {
+	// A request target never carries a fragment (RFC 9112 §3.2; "#" is
+	// not allowed raw in a path or query, RFC 3986 §3.3-3.4). A raw "#"
+	// means a proxy passed something a browser would not send, and
+	// applications disagree about it (nginx forwards it, Go's file server
+	// reads past it): refuse rather than guess.
+	if bytes.IndexByte(target, '#') >= 0 {
+		return dst, false
+	}
+	if i := bytes.IndexByte(target, '?'); i >= 0 {
 		target = target[:i]
 	}
 	if len(target) == 0 || target[0] != '/' {
@@ -35,6 +74,7 @@ func normalizePath(dst, target []byte) ([]byte, bool) {
 		}
 		segStart := len(dst)
 		dst = append(dst, '/')
+		nonASCII := false // the segment holds an encoded byte >= 0x80
 		for i < len(target) && target[i] != '/' {
 			c := target[i]
 			if c == '%' {
@@ -42,22 +82,41 @@ func normalizePath(dst, target []byte) ([]byte, bool) {
 					return dst[:start], false
 				}
 				d := byte(unhex(target[i+1])<<4 | unhex(target[i+2]))
-				switch {
-				case d == '/' || d == '\\':
-					return dst[:start], false
-				case isUnreserved(d):
-					dst = append(dst, d)
-				default:
+				switch pathClass[d] {
+				case classRaw:
+					if !isUnreserved(d) {
+						// Encoded sub-delims, ':' and '@' stay encoded:
+						// RFC 3986 §2.2 makes them differ from the raw
+						// character.
+						dst = append(dst, '%', upperHex[d>>4], upperHex[d&15])
+					} else {
+						dst = append(dst, d)
+					}
+				case classEncode:
 					dst = append(dst, '%', upperHex[d>>4], upperHex[d&15])
+					nonASCII = nonASCII || d >= 0x80
+				default:
+					if d != ' ' {
+						return dst[:start], false
+					}
+					dst = append(dst, "%20"...)
 				}
 				i += 3
 				continue
 			}
-			if c < 0x21 || c == 0x7f {
-				return dst[:start], false // raw control characters or spaces
+			switch pathClass[c] {
+			case classRaw:
+				dst = append(dst, c)
+			case classEncode:
+				dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+				nonASCII = nonASCII || c >= 0x80
+			default:
+				return dst[:start], false
 			}
-			dst = append(dst, c)
 			i++
+		}
+		if nonASCII {
+			dst = dst[:segStart+1+foldLookalikes(dst[segStart+1:])]
 		}
 		switch seg := dst[segStart+1:]; {
 		case len(seg) == 1 && seg[0] == '.':
@@ -82,6 +141,61 @@ func normalizePath(dst, target []byte) ([]byte, bool) {
 	return dst, true
 }
 
+// foldLookalikes replaces, in place, each (canonically encoded) non-ASCII
+// letter that a case mapping turns into an ASCII one by that letter, and
+// returns the segment's new length. No other code point maps to ASCII
+// under Unicode's simple case mappings or case folding.
+func foldLookalikes(seg []byte) int {
+	w := 0
+	for r := 0; r < len(seg); {
+		if seg[r] == '%' {
+			var c byte
+			var n int
+			switch rest := seg[r:]; {
+			case len(rest) >= 6 && (string(rest[:6]) == "%C4%B0" || string(rest[:6]) == "%C4%B1"):
+				c, n = 'i', 6
+			case len(rest) >= 6 && string(rest[:6]) == "%C5%BF":
+				c, n = 's', 6
+			case len(rest) >= 9 && string(rest[:9]) == "%E2%84%AA":
+				c, n = 'k', 9
+			}
+			if n > 0 {
+				seg[w] = c
+				w++
+				r += n
+				continue
+			}
+		}
+		seg[w] = seg[r]
+		w++
+		r++
+	}
+	return w
+}
+
+// Byte classes of a path segment, raw or percent-decoded.
+const (
+	classDeny   = iota // never in a path we match: deny the request
+	classRaw           // pchar (RFC 3986 §3.3) but ';'
+	classEncode        // not allowed raw in a path: percent-encode it
+)
+
+// pathClass is the class of each byte. '%' is classDeny: a raw '%' starts
+// an encoding (handled before the lookup), an encoded one (%25) is denied.
+var pathClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch b := byte(c); {
+		case b <= ' ' || b == 0x7f || b == '\\' || b == ';' || b == '%' || b == '/':
+			t[c] = classDeny
+		case isUnreserved(b) || bytes.IndexByte([]byte("!$&'()*+,=:@"), b) >= 0:
+			t[c] = classRaw
+		default:
+			t[c] = classEncode
+		}
+	}
+	return t
+}()
+
 const upperHex = "0123456789ABCDEF"
 
 func unhex(c byte) int {
@@ -104,12 +218,33 @@ func isUnreserved(c byte) bool {
 // matchPrefix reports whether the normalised path is prefix or lies below
 // it, on whole segments: "/admin" matches "/admin" and "/admin/x", not
 // "/administrator".
+//
+// ASCII letters compare case-insensitively, although RFC 3986 §6.2.2.1
+// makes paths case-sensitive: Express, ASP.NET Core and IIS route "/ADMIN"
+// to "/admin" by default, and a case-sensitive rule would let "/ADMIN"
+// escape the "/admin" rule there. The cost is the other way round: on a
+// case-sensitive application "/PUBLIC/x" gets the "/public" rule too.
+// Other non-ASCII letters compare exactly (normalizePath folds only those
+// that case mapping turns into ASCII): a rule on a non-ASCII prefix does
+// not cover its other-case spellings ("/CAF%C3%89" is not "/caf%C3%A9").
 func matchPrefix(path []byte, prefix string) bool {
 	if prefix == "/" {
 		return true
 	}
-	if len(path) < len(prefix) || string(path[:len(prefix)]) != prefix {
+	if len(path) < len(prefix) {
 		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		a, b := path[i], prefix[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
 	}
 	return len(path) == len(prefix) || path[len(prefix)] == '/'
 }
