@@ -51,7 +51,7 @@ func TestDefaultMatchesPackageDefaults(t *testing.T) {
 	}
 }
 
-// go:embed cannot reach ../config.yaml, so the package embeds a copy; this
+// The go:embed directive cannot reach ../config.yaml, so the package embeds a copy; this
 // test keeps the two from drifting apart.
 func TestRootConfigEqualsEmbeddedDefault(t *testing.T) {
 	root, err := os.ReadFile(filepath.Join("..", "config.yaml"))

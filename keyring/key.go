@@ -336,13 +336,10 @@ func (k *Key) initECDSA(pub *ecdsa.PublicKey) error {
 	// Validate the point once: it must be on the curve and not the point
 	// at infinity (invalid-curve attacks). ParseUncompressedPublicKey does
 	// both checks.
-	raw := make([]byte, 1+2*n)
-	raw[0] = 4
-	if pub.X == nil || pub.Y == nil || pub.X.Sign() < 0 || pub.Y.Sign() < 0 || pub.X.BitLen() > 8*n || pub.Y.BitLen() > 8*n {
+	raw, err := pub.Bytes()
+	if err != nil || len(raw) != 1+2*n {
 		return errors.New("EC point coordinates out of range")
 	}
-	pub.X.FillBytes(raw[1 : 1+n])
-	pub.Y.FillBytes(raw[1+n:])
 	cp, err := ecdsa.ParseUncompressedPublicKey(pub.Curve, raw)
 	if err != nil {
 		return fmt.Errorf("EC point is not valid: %w", err)

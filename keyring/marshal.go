@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 
 	"github.com/cloudflare/circl/sign/ed448"
@@ -59,9 +60,11 @@ func (k *Key) jwk() (jwk, error) {
 		j.Kty, j.N, j.E = "RSA", b64.EncodeToString(p.N.Bytes()), b64.EncodeToString(big.NewInt(int64(p.E)).Bytes())
 	case *ecdsa.PublicKey:
 		_, n, _ := curveAlg(p.Curve)
-		x, y := make([]byte, n), make([]byte, n)
-		p.X.FillBytes(x)
-		p.Y.FillBytes(y)
+		raw, err := p.Bytes() // 0x04 || X || Y, fixed width
+		if err != nil || len(raw) != 1+2*n {
+			return jwk{}, fmt.Errorf("keyring: EC key cannot be encoded: %v", err)
+		}
+		x, y := raw[1:1+n], raw[1+n:]
 		j.Kty, j.Crv, j.X, j.Y = "EC", CurveName(p.Curve), b64.EncodeToString(x), b64.EncodeToString(y)
 	case ed25519.PublicKey:
 		j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64.EncodeToString(p)

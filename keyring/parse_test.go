@@ -538,7 +538,7 @@ func TestParseKeysRejects(t *testing.T) {
 	}{
 		// JWK members and encodings.
 		{"private member d (RSA)", mustJSON(jwkWith(rsaPub, map[string]any{"alg": "RS256", "d": d})), keyring.Options{}, keyring.ErrPrivateKey},
-		{"private member d (EC)", mustJSON(jwkWith(&f.p256.PublicKey, map[string]any{"d": enc64.EncodeToString(f.p256.D.Bytes())})), keyring.Options{}, keyring.ErrPrivateKey},
+		{"private member d (EC)", mustJSON(jwkWith(&f.p256.PublicKey, map[string]any{"d": enc64.EncodeToString(privBytes(f.p256))})), keyring.Options{}, keyring.ErrPrivateKey},
 		{"private member p", mustJSON(jwkWith(rsaPub, map[string]any{"alg": "RS256", "p": "AQAB"})), keyring.Options{}, keyring.ErrPrivateKey},
 		{"private member oth", mustJSON(jwkWith(rsaPub, map[string]any{"alg": "RS256", "oth": []any{}})), keyring.Options{}, keyring.ErrPrivateKey},
 		{"private member d (Ed25519)", mustJSON(jwkWith(f.ed25519.Public(), map[string]any{"d": enc64.EncodeToString(f.ed25519.Seed())})), keyring.Options{}, keyring.ErrPrivateKey},
@@ -985,4 +985,13 @@ func verifyCompact(t *testing.T, keys []*keyring.Key, jws string) bool {
 		return false
 	}
 	return k.Verify([]byte(parts[0]+"."+parts[1]), sig)
+}
+
+// privBytes is the private scalar of k, fixed width (a "d" member).
+func privBytes(k *ecdsa.PrivateKey) []byte {
+	b, err := k.Bytes()
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

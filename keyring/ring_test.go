@@ -233,7 +233,7 @@ func TestRingReloadKeepsSnapshot(t *testing.T) {
 			writeFile(t, filepath.Dir(p), filepath.Base(p), []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI key@host\n"))
 		}, keyring.ErrMalformed, nil},
 		{"private key", func(t *testing.T, p string) {
-			replaceFile(t, p, jwksOf(jwkWith(&f.p256.PublicKey, map[string]any{"kid": "current", "d": enc64.EncodeToString(f.p256.D.Bytes())})))
+			replaceFile(t, p, jwksOf(jwkWith(&f.p256.PublicKey, map[string]any{"kid": "current", "d": enc64.EncodeToString(privBytes(f.p256))})))
 		}, keyring.ErrPrivateKey, []string{`"current"`}},
 		{"weak key", func(t *testing.T, p string) {
 			replaceFile(t, p, jwksOf(kidJWK(&f.p256.PublicKey, "current"), kidJWK(&f.rsa1024.PublicKey, "weak", "alg", "RS256")))
