@@ -7,6 +7,9 @@ import (
 	"crypto/hmac"
 	"crypto/rsa"
 	"encoding/asn1"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa44"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa65"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa87"
 	"math/big"
 	"strings"
 	"testing"
@@ -58,6 +61,12 @@ func floor(b *testing.B, c algCase, signingInput, sig []byte) func() bool {
 		return func() bool { return ed25519.Verify(k, signingInput, sig) }
 	case ed448.PublicKey:
 		return func() bool { return ed448.Verify(k, signingInput, sig, "") }
+	case *mldsa44.PublicKey: // RFC 9964: pure ML-DSA, empty context
+		return func() bool { return mldsa44.Verify(k, signingInput, nil, sig) }
+	case *mldsa65.PublicKey:
+		return func() bool { return mldsa65.Verify(k, signingInput, nil, sig) }
+	case *mldsa87.PublicKey:
+		return func() bool { return mldsa87.Verify(k, signingInput, nil, sig) }
 	}
 	b.Fatalf("no floor for %T", c.key.Public())
 	return nil
