@@ -584,7 +584,7 @@ func TestParseKeysRejects(t *testing.T) {
 		{"HMAC secret empty", mustJSON(jwkWith([]byte{}, map[string]any{"alg": "HS256"})), keyring.Options{}, keyring.ErrInvalidKey},
 		{"x5c mismatch", mustJSON(jwkWith(&f.p256.PublicKey, map[string]any{"x5c": []string{cert(f.p256b)}})), keyring.Options{}, keyring.ErrCertMismatch},
 		{"x5c of another key type", mustJSON(jwkWith(rsaPub, map[string]any{"alg": "RS256", "x5c": []string{cert(f.ed25519)}})), keyring.Options{}, keyring.ErrCertMismatch},
-		{"x5c url-safe base64", mustJSON(jwkWith(&f.p256.PublicKey, map[string]any{"x5c": []string{base64.URLEncoding.EncodeToString(selfSigned(f.p256))}})), keyring.Options{}, keyring.ErrMalformed},
+		{"x5c url-safe base64", mustJSON(jwkWith(&f.p256.PublicKey, map[string]any{"x5c": []string{urlSafeCert(f.p256)}})), keyring.Options{}, keyring.ErrMalformed},
 		{"x5c not a certificate", mustJSON(jwkWith(&f.p256.PublicKey, map[string]any{"x5c": []string{base64.StdEncoding.EncodeToString([]byte("not a cert"))}})), keyring.Options{}, keyring.ErrMalformed},
 		{"x5c empty", mustJSON(jwkWith(&f.p256.PublicKey, map[string]any{"x5c": []string{}})), keyring.Options{}, keyring.ErrMalformed},
 		{"x5c on an oct key", mustJSON(jwkWith(f.hs256, map[string]any{"alg": "HS256", "x5c": []string{cert(f.p256)}})), keyring.Options{}, keyring.ErrMalformed},
@@ -994,4 +994,16 @@ func privBytes(k *ecdsa.PrivateKey) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// urlSafeCert is a certificate of k in URL-safe base64 that really differs
+// from the standard alphabet (holds a '-' or '_'): a certificate whose
+// base64 happens to have no '+' or '/' would otherwise be valid either way.
+func urlSafeCert(k any) string {
+	for {
+		s := base64.URLEncoding.EncodeToString(selfSigned(k))
+		if strings.ContainsAny(s, "-_") {
+			return s
+		}
+	}
 }
