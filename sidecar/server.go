@@ -348,7 +348,7 @@ func (s *Server) Serve(verifyLn, adminLn net.Listener) error {
 	lim := s.state.Load().cfg.Limits
 	s.mu.Lock()
 	s.verifySrv = &fasthttp.Server{
-		Handler:                       s.HandleVerify,
+		Handler:                       s.handleVerifyNoBody,
 		Name:                          "tokengate",
 		ReadTimeout:                   lim.ReadTimeout,
 		WriteTimeout:                  lim.WriteTimeout,
@@ -384,6 +384,20 @@ func (s *Server) Serve(verifyLn, adminLn net.Listener) error {
 		go func() { errc <- adminSrv.Serve(adminLn) }()
 	}
 	return <-errc
+}
+
+// handleVerifyNoBody is HandleVerify for the listener: /verify takes no
+// body. fasthttp reads MaxRequestBodySize 0 as its 4 MiB default, so the
+// server is set to 1 and the one byte that still fits is refused here, with
+// the connection closed: a request whose framing the proxy may read
+// differently (a smuggling attempt) is never answered as if it were sound.
+func (s *Server) handleVerifyNoBody(ctx *fasthttp.RequestCtx) {
+	if len(ctx.Request.Body()) > 0 {
+		ctx.Error("request body not allowed", fasthttp.StatusRequestEntityTooLarge) // resets the response: first
+		ctx.SetConnectionClose()
+		return
+	}
+	s.HandleVerify(ctx)
 }
 
 // Shutdown stops accepting connections and waits for in-flight requests,
