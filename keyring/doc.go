@@ -2,9 +2,12 @@
 // JWS signatures with.
 //
 // It reads JSON Web Keys and JWK Sets (RFC 7517; key types and parameters
-// of RFC 7518 §6 and RFC 8037 §2), PEM public keys, PKCS #1 RSA public keys
-// and X.509 certificates (including Ed448 SubjectPublicKeyInfo, RFC 8410),
-// and HMAC secrets. Keys without a "kid" are named by their RFC 7638
+// of RFC 7518 §6 and RFC 8037 §2, and the "AKP" key type of RFC 9964 for
+// ML-DSA), PEM public keys, PKCS #1 RSA public keys and X.509 certificates
+// (including Ed448 SubjectPublicKeyInfo, RFC 8410, and ML-DSA, RFC 9881),
+// and HMAC secrets. Algorithms: HS*, RS*, PS*, ES256/384/512 (ES384 on
+// circl's P-384 with every SEC 1 §4.1.4 check), EdDSA and the
+// fully-specified Ed25519 and Ed448 (RFC 9864), and ML-DSA-44/65/87. Keys without a "kid" are named by their RFC 7638
 // thumbprint. All JSON goes through a strict parser that refuses duplicate
 // member names, and every base64url member must be unpadded and canonical.
 //
