@@ -15,12 +15,14 @@
 // cycling through slow, 500, garbage, truncated, oversized and good
 // answers), Redis faults for revocation (two replicas sharing Redis, the
 // loaded one's connections killed every 200 ms), overload (open-loop load
-// at twice the measured maximum against a small Concurrency limit, then
-// recovery at half of it) and memory (millions of distinct tokens through
+// at twice the measured maximum, first with a small connection limit
+// (fasthttp's Concurrency, the old setup, reported only) then with the
+// defaults and the per-request max_in_flight limit, then recovery at half
+// of it from the same client) and memory (millions of distinct tokens through
 // a bounded cache).
 //
 // By default each scenario runs its short form (a few seconds; the whole
-// package well under a minute). TOKENGATE_CHAOS=full runs the lengths of
+// package about a minute). TOKENGATE_CHAOS=full runs the lengths of
 // the issue:
 //
 //	TOKENGATE_CHAOS=full TOKENGATE_INTEGRATION=require go test ./chaos/ -v -timeout 60m

@@ -175,6 +175,7 @@ type Limits struct {
 	IdleTimeout   time.Duration `mapstructure:"idle_timeout"`
 	MaxConnsPerIP int           `mapstructure:"max_conns_per_ip"`
 	Concurrency   int           `mapstructure:"concurrency"`
+	MaxInFlight   int           `mapstructure:"max_in_flight"`
 }
 
 // Key is one key source: exactly one of File, SecretFile, SecretEnv and

@@ -157,6 +157,7 @@ func (c *Config) Sidecar() sidecar.Config {
 			MaxHeaderBytes: int(c.Limits.MaxHeaderSize),
 			MaxConnsPerIP:  c.Limits.MaxConnsPerIP,
 			Concurrency:    c.Limits.Concurrency,
+			MaxInFlight:    c.Limits.MaxInFlight,
 		},
 	}
 	for _, h := range c.Headers.Claims {

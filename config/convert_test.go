@@ -19,7 +19,7 @@ const fullYAML = `
 listen: {verify: 0.0.0.0:9181, admin: 127.0.0.1:9182}
 realm: api
 token: {header: false, cookie: session, query: access_token}
-limits: {max_token_size: 4KiB, max_header_size: 32KiB, read_timeout: 2s, write_timeout: 3s, idle_timeout: 0, max_conns_per_ip: 10, concurrency: 100}
+limits: {max_token_size: 4KiB, max_header_size: 32KiB, read_timeout: 2s, write_timeout: 3s, idle_timeout: 0, max_conns_per_ip: 10, concurrency: 100, max_in_flight: 50}
 keys:
   - file: keys/issuer.jwks.json
     algs: [RS256, ES256]
@@ -146,6 +146,7 @@ func TestSidecar(t *testing.T) {
 			MaxHeaderBytes: 32 << 10,
 			MaxConnsPerIP:  10,
 			Concurrency:    100,
+			MaxInFlight:    50,
 		},
 	}
 	if got := c.Sidecar(); !reflect.DeepEqual(got, want) {

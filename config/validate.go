@@ -155,6 +155,15 @@ func (c *Config) validateLimits(v *validator) {
 	if l.Concurrency < 0 {
 		v.add("limits.concurrency", "must not be negative (%d)", l.Concurrency)
 	}
+	// A connection carries one request at a time: an in-flight limit
+	// above the connection limit would never shed, and is a mistake.
+	// (concurrency 0 is fasthttp's default of 262,144 connections.)
+	switch {
+	case l.MaxInFlight < 0:
+		v.add("limits.max_in_flight", "must not be negative (%d)", l.MaxInFlight)
+	case l.Concurrency > 0 && l.MaxInFlight > l.Concurrency:
+		v.add("limits.max_in_flight", "%d is more than limits.concurrency (%d)", l.MaxInFlight, l.Concurrency)
+	}
 }
 
 func (c *Config) validateKeys(v *validator) {

@@ -74,6 +74,8 @@ func TestValidateRules(t *testing.T) {
 		{"negative idle timeout", func(c *config.Config) { c.Limits.IdleTimeout = -time.Second }, "limits.idle_timeout", "negative"},
 		{"negative conns per IP", func(c *config.Config) { c.Limits.MaxConnsPerIP = -1 }, "limits.max_conns_per_ip", "negative"},
 		{"negative concurrency", func(c *config.Config) { c.Limits.Concurrency = -1 }, "limits.concurrency", "negative"},
+		{"negative max in flight", func(c *config.Config) { c.Limits.MaxInFlight = -1 }, "limits.max_in_flight", "negative"},
+		{"max in flight above concurrency", func(c *config.Config) { c.Limits.Concurrency, c.Limits.MaxInFlight = 64, 65 }, "limits.max_in_flight", "more than limits.concurrency (64)"},
 
 		// keys
 		{"no keys and no dev", func(c *config.Config) { c.Keys = nil; c.Dev.KeysDir = "" }, "keys", "no key sources"},
@@ -164,6 +166,9 @@ func TestValidateAccepts(t *testing.T) {
 		{"cookie and query only", func(c *config.Config) { c.Token = config.Token{Cookie: "__Host-token", Query: "access_token"} }},
 		{"headers disabled", func(c *config.Config) { c.Headers.Client, c.Headers.KeyID, c.Headers.Claims = "", "", nil }},
 		{"cache off", func(c *config.Config) { c.Cache = config.Cache{} }},
+		{"shedding off", func(c *config.Config) { c.Limits.MaxInFlight = 0 }},
+		{"in flight up to concurrency", func(c *config.Config) { c.Limits.Concurrency, c.Limits.MaxInFlight = 64, 64 }},
+		{"in flight under fasthttp's default concurrency", func(c *config.Config) { c.Limits.Concurrency, c.Limits.MaxInFlight = 0, 100_000 }},
 		{"extension method", func(c *config.Config) { c.Routes[0].Methods = []string{"PROPFIND", "M-SEARCH"} }},
 		{"typed tokens", func(c *config.Config) { c.Policy.Type = "application/at+jwt" }},
 		{"upper-case log level", func(c *config.Config) { c.Log.Level, c.Log.Format = "DEBUG", "JSON" }},

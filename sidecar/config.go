@@ -86,14 +86,23 @@ type CacheConfig struct {
 	NegativeTTL time.Duration
 }
 
-// Limits are the fasthttp server limits.
+// Limits are the fasthttp server limits and the /verify in-flight limit.
 type Limits struct {
 	ReadTimeout    time.Duration
 	WriteTimeout   time.Duration
 	IdleTimeout    time.Duration
 	MaxHeaderBytes int // largest request header block accepted
 	MaxConnsPerIP  int // 0: unlimited
-	Concurrency    int // simultaneous requests; 0: fasthttp's default
+	// Concurrency is fasthttp's Server.Concurrency: it counts
+	// connections (each holds a worker, idle keep-alive ones too); one
+	// more is answered 503 and closed. 0: fasthttp's default.
+	Concurrency int
+	// MaxInFlight bounds the /verify requests being handled at once;
+	// one more is answered 503 with Retry-After at once, without
+	// touching the verifier or the cache, and its connection stays
+	// open. A connection carries one request at a time, so a value
+	// above Concurrency never triggers. 0: no limit.
+	MaxInFlight int
 }
 
 // DefaultConfig is the configuration used when nothing is set.
@@ -119,6 +128,7 @@ func DefaultConfig() Config {
 			IdleTimeout:    60 * time.Second,
 			MaxHeaderBytes: 16 << 10,
 			Concurrency:    4096,
+			MaxInFlight:    256,
 		},
 	}
 }

@@ -36,6 +36,10 @@ package sidecar_test
 //	                    connections (each holds a worker, idle keep-alive
 //	                    ones too); one more gets a 503 + close at accept,
 //	                    it does not queue. TestHostileServerLimits/concurrency.
+//	MaxInFlight         Limits.MaxInFlight (256), tokengate's own: /verify
+//	                    requests being handled; one more gets a 503 with
+//	                    Retry-After and the connection stays open
+//	                    (shed_test.go).
 //	DisablePreParseMultipartForm  false, irrelevant: no body gets that far.
 //	GetOnly             false: proxies forward the original method (Envoy).
 //	DisableHeaderNamesNormalizing false; NoDefaultDate, NoDefaultContentType.

@@ -22,6 +22,7 @@ const (
 	resultNoToken
 	resultPublic
 	resultBadPath
+	resultOverload
 	numResults
 )
 
@@ -31,6 +32,7 @@ var resultLabels = [numResults][2]string{
 	resultNoToken:   {"unauthorized", "no_token"},
 	resultPublic:    {"public", "none"},
 	resultBadPath:   {"forbidden", "bad_path"},
+	resultOverload:  {"unavailable", "overload"},
 }
 
 // serverMetrics are the sidecar's Prometheus metrics, in a metrics.Set of
@@ -68,6 +70,8 @@ func newServerMetrics(s *Server) *serverMetrics {
 	m.reloadOK = set.NewCounter(`tokengate_config_reloads_total{result="ok"}`)
 	m.reloadFailed = set.NewCounter(`tokengate_config_reloads_total{result="error"}`)
 	m.refetchChanged = set.NewCounter("tokengate_unknown_kid_refetch_new_keys_total")
+	// Counted only while limits.max_in_flight is set (0 otherwise).
+	set.NewGauge("tokengate_verify_in_flight", func() float64 { return float64(s.inFlight.n.Load()) })
 	if s.revs != nil {
 		set.NewGauge("tokengate_revocation_rules", func() float64 { return float64(s.revs.Len()) })
 		set.NewGauge("tokengate_revocation_changes", func() float64 { return float64(s.revs.Changes()) })
