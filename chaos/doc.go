@@ -14,7 +14,8 @@
 // valid and garbage in turn), identity-provider faults (a JWK Set endpoint
 // cycling through slow, 500, garbage, truncated, oversized and good
 // answers), Redis faults for revocation (two replicas sharing Redis, the
-// loaded one's connections killed every 200 ms), overload (open-loop load
+// loaded one's connections killed every 200 ms; and a private redis-server
+// without persistence stopped and restarted empty under load), overload (open-loop load
 // at twice the measured maximum, first with a small connection limit
 // (fasthttp's Concurrency, the old setup, reported only) then with the
 // defaults and the per-request max_in_flight limit, then recovery at half

@@ -263,9 +263,10 @@ func (y *Sync) Run(ctx context.Context) {
 			}
 		case *redis.Message:
 			y.apply(m.Payload)
-			if needResync {
-				y.periodic(ctx, &needResync)
-			}
+			// A steady stream of announcements must not postpone the
+			// periodic reload or the flush of queued rules: periodic
+			// does either only when it is due.
+			y.periodic(ctx, &needResync)
 		}
 	}
 }
@@ -359,6 +360,14 @@ func (y *Sync) Resync(ctx context.Context) error {
 	if err == nil {
 		entries, bad, err = y.load(ctx)
 	}
+	if err == nil {
+		// Redis may have lost its data between the epoch check and the
+		// load (a restart without persistence, a flush, a failover to an
+		// empty replica): the load then shows nothing, and taking that for
+		// the truth would drop every rule held here. Check again; the next
+		// reload sees the new epoch and writes the rules back.
+		err = y.sameEpoch(ctx)
+	}
 	if err != nil {
 		y.mu.Lock()
 		y.st.Connected = false
@@ -433,6 +442,24 @@ func (y *Sync) checkEpoch(ctx context.Context) (int, error) {
 	y.epoch = epoch
 	y.mu.Unlock()
 	return n, nil
+}
+
+// sameEpoch reports an error unless Redis still holds the epoch marker of
+// the last checkEpoch.
+func (y *Sync) sameEpoch(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, y.timeout)
+	defer cancel()
+	epoch, err := y.client.Get(ctx, y.prefix+"epoch").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	y.mu.Lock()
+	want := y.epoch
+	y.mu.Unlock()
+	if epoch != want {
+		return errors.New("revocation: Redis lost its data during the reload; reloading again")
+	}
+	return nil
 }
 
 func (y *Sync) load(ctx context.Context) ([]Entry, int, error) {

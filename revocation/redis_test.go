@@ -272,3 +272,50 @@ func TestRedisWipedIsRefilledFromMemory(t *testing.T) {
 		t.Fatal("a new replica does not see the rule written back")
 	}
 }
+
+// TestRedisFlushDuringReloadKeepsRules: Redis losing its data between the
+// epoch check and the load of a reload (a restart, FLUSHDB, a failover to
+// an empty replica) must not make the replica drop its rules: the reload
+// fails, the next one sees the new epoch and writes the rules back.
+func TestRedisFlushDuringReloadKeepsRules(t *testing.T) {
+	rs := newReplicas(t, 1)
+	a := rs[0]
+	admin := redis.NewClient(&redis.Options{Addr: a.client.Options().Addr})
+	defer admin.Close()
+	a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "keep-me", Expires: time.Now().Add(time.Hour)})
+	wipe := func() {
+		keys, _ := admin.Keys(t.Context(), a.sync.prefix+"*").Result()
+		if len(keys) > 0 {
+			admin.Del(t.Context(), keys...)
+		}
+	}
+	// The race, made deterministic: checkEpoch sees the old epoch, then
+	// everything goes before the load.
+	if _, err := a.sync.checkEpoch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wipe()
+	entries, _, err := a.sync.load(t.Context())
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("load after the wipe: %v entries, %v", len(entries), err)
+	}
+	if err := a.sync.sameEpoch(t.Context()); err == nil {
+		t.Fatal("a wipe between epoch check and load went unnoticed")
+	}
+	// Through the real Resync, wiping repeatedly: the rule survives in
+	// memory and ends up back in Redis.
+	for range 20 {
+		wipe()
+		a.sync.Resync(t.Context())
+		if !jtiRevoked(a, "keep-me")() {
+			t.Fatal("a wiped Redis during reloads freed a revoked token")
+		}
+	}
+	if err := a.sync.Resync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "rule written back", func() bool {
+		n, _ := admin.Exists(t.Context(), a.sync.redisKey(Key{Kind: KindJTI, Value: "keep-me"})).Result()
+		return n == 1
+	})
+}
