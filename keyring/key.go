@@ -52,6 +52,13 @@ type Options struct {
 	// Source names where the key came from (file path, "env:NAME", URL),
 	// for errors, logs and the admin /keys listing.
 	Source string
+
+	// skipUnsupportedAlg makes a JWK Set skip (and report) a key whose
+	// "alg" this package does not implement instead of refusing the whole
+	// set: an identity provider that adds a key of a newer algorithm must
+	// not stop its other keys from rotating. Set for remote sources only;
+	// a file the operator wrote is refused as a whole.
+	skipUnsupportedAlg bool
 }
 
 // Key is a public key or HMAC secret bound to exactly one algorithm. It is

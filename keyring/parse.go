@@ -336,6 +336,10 @@ func parseJWKSValue(root jsonx.Value, o Options) ([]*Key, []Skipped, error) {
 			skipped = append(skipped, Skipped{Source: o.Source, Index: i, KID: kid, Reason: skip.reason})
 			continue
 		}
+		if o.skipUnsupportedAlg && errors.Is(err, ErrUnsupportedAlg) {
+			skipped = append(skipped, Skipped{Source: o.Source, Index: i, KID: kid, Reason: err.Error()})
+			continue
+		}
 		if err == nil {
 			kid = k.ID()
 		}

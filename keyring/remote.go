@@ -599,7 +599,7 @@ func (m *remote) get(ctx context.Context, prev *remoteState, rediscover bool) (d
 // that is skipped as not for signatures (ParseJWKS), and at least one key
 // must have an alg in the allow-list. Keys with other algs are left out.
 func (m *remote) parse(data []byte, src string) ([]*Key, error) {
-	o := Options{Alg: m.cfg.Alg, Issuer: m.cfg.Issuer, Client: m.cfg.Client, Source: src}
+	o := Options{Alg: m.cfg.Alg, Issuer: m.cfg.Issuer, Client: m.cfg.Client, Source: src, skipUnsupportedAlg: true}
 	var d jsonx.Doc
 	root, err := parseJSON(&d, data, o)
 	if err != nil {

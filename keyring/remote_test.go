@@ -1041,3 +1041,37 @@ func TestRemoteReconfigure(t *testing.T) {
 		t.Error("requests after Close")
 	}
 }
+
+// TestRemoteSkipsKeysOfUnknownAlgs: a provider that adds a key of an
+// algorithm tokengate does not implement (here "ES256K", and an AKP key of
+// an unknown parameter set) keeps its other keys working; a file with the
+// same content is refused as a whole.
+func TestRemoteSkipsKeysOfUnknownAlgs(t *testing.T) {
+	k := newIDPKey(t, "good", elliptic.P256())
+	doc := idpJWKS(t, k)
+	// Splice two keys of unknown algs in front of the good one.
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(doc, &set); err != nil {
+		t.Fatal(err)
+	}
+	future := map[string]any{"kty": "EC", "crv": "P-256", "alg": "ES256K", "kid": "future", "x": set.Keys[0]["x"], "y": set.Keys[0]["y"]}
+	pq := map[string]any{"kty": "AKP", "alg": "ML-DSA-99", "kid": "pq-future", "pub": "AAAA"}
+	set.Keys = append([]map[string]any{future, pq}, set.Keys...)
+	mixed, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newIDP(t, false, mixed)
+	r := newRemoteRing(t, keyring.Config{Sources: []keyring.Source{{Remote: p.remote("https://a.example")}}})
+	if !idpFind(t, r, "https://a.example", k) {
+		t.Fatal("the known key was not loaded next to keys of unknown algs")
+	}
+	if st := r.Status(); st.Keys != 1 || st.Remotes[0].LastError != nil {
+		t.Fatalf("status %+v", st)
+	}
+	if _, err := keyring.ParseJWKS(mixed, keyring.Options{}); err == nil {
+		t.Fatal("a key file with an unknown alg loaded: files are refused as a whole")
+	}
+}
