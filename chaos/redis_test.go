@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,27 +100,6 @@ func (r *replica) revoke(t *testing.T, jti string, exp int64) {
 	}
 }
 
-// killClient closes every Redis connection named name (CLIENT KILL ID) and
-// returns how many it closed. Copied from sidecar/revocation_test.go.
-func killClient(ctx context.Context, admin *redis.Client, name string) (int, error) {
-	list, err := admin.ClientList(ctx).Result()
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, line := range strings.Split(list, "\n") {
-		if !strings.Contains(line, " name="+name+" ") {
-			continue
-		}
-		for _, fld := range strings.Fields(line) {
-			if id, ok := strings.CutPrefix(fld, "id="); ok && admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err() == nil {
-				n++
-			}
-		}
-	}
-	return n, nil
-}
-
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -196,7 +174,7 @@ func TestRedisFaultsKeepRevocations(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			n, err := killClient(context.Background(), admin, b.clientName)
+			n, err := testenv.KillRedisClient(context.Background(), admin, b.clientName)
 			if err != nil {
 				killErr.Store(&err)
 			}

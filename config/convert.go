@@ -53,37 +53,45 @@ func (c *Config) Keyring() keyring.Config {
 		sources = append(sources, s)
 	}
 	for _, is := range c.Issuers {
-		if is.JWKSURL == "" && !is.Discovery {
-			continue
+		if rc := c.remoteConfig(is); rc != nil {
+			sources = append(sources, keyring.Source{Remote: rc})
 		}
-		rc := &keyring.RemoteConfig{
-			JWKSURL:         is.JWKSURL,
-			Issuer:          is.Issuer,
-			Discover:        is.Discovery,
-			Alg:             keyring.Algorithm(is.Alg),
-			Client:          is.Client,
-			MinRefresh:      c.JWKS.MinRefresh,
-			MaxRefresh:      c.JWKS.MaxRefresh,
-			DefaultRefresh:  c.JWKS.DefaultRefresh,
-			RefetchInterval: c.JWKS.RefetchInterval,
-			Timeout:         c.JWKS.Timeout,
-			MaxSize:         int(c.JWKS.MaxSize),
-			MinBackoff:      c.JWKS.MinBackoff,
-			MaxBackoff:      c.JWKS.MaxBackoff,
-			AllowHTTP:       c.JWKS.AllowHTTP,
-			CAFile:          c.JWKS.CAFile,
-			UserAgent:       c.JWKS.UserAgent,
-		}
-		for _, a := range is.Algs {
-			rc.Algs = append(rc.Algs, keyring.Algorithm(a))
-		}
-		sources = append(sources, keyring.Source{Remote: rc})
 	}
 	kc := keyring.Config{Sources: sources, RemoteStartupTimeout: c.JWKS.StartupTimeout}
 	if strings.EqualFold(c.JWKS.Startup, "not_ready") {
 		kc.RemoteStartup = keyring.StartNotReady
 	}
 	return kc
+}
+
+// remoteConfig is the identity-provider key source of one issuer, or nil
+// when the issuer has neither discovery nor jwks_url.
+func (c *Config) remoteConfig(is Issuer) *keyring.RemoteConfig {
+	if is.JWKSURL == "" && !is.Discovery {
+		return nil
+	}
+	rc := &keyring.RemoteConfig{
+		JWKSURL:         is.JWKSURL,
+		Issuer:          is.Issuer,
+		Discover:        is.Discovery,
+		Alg:             keyring.Algorithm(is.Alg),
+		Client:          is.Client,
+		MinRefresh:      c.JWKS.MinRefresh,
+		MaxRefresh:      c.JWKS.MaxRefresh,
+		DefaultRefresh:  c.JWKS.DefaultRefresh,
+		RefetchInterval: c.JWKS.RefetchInterval,
+		Timeout:         c.JWKS.Timeout,
+		MaxSize:         int(c.JWKS.MaxSize),
+		MinBackoff:      c.JWKS.MinBackoff,
+		MaxBackoff:      c.JWKS.MaxBackoff,
+		AllowHTTP:       c.JWKS.AllowHTTP,
+		CAFile:          c.JWKS.CAFile,
+		UserAgent:       c.JWKS.UserAgent,
+	}
+	for _, a := range is.Algs {
+		rc.Algs = append(rc.Algs, keyring.Algorithm(a))
+	}
+	return rc
 }
 
 // VerifierOptions returns the verifier options: the claims policy and the

@@ -565,14 +565,8 @@ func (c *Config) validateRemote(v *validator, field string, is Issuer) {
 			v.add(fmt.Sprintf("%s.algs[%d]", field, j), "%s: a published key set holds public keys only", a)
 		}
 	}
-	rc := c.Keyring()
-	for _, s := range rc.Sources {
-		if s.Remote == nil || s.Remote.Issuer != is.Issuer {
-			continue
-		}
-		if err := s.Remote.Validate(); err != nil {
-			v.add(field, "%v", err)
-		}
+	if err := c.remoteConfig(is).Validate(); err != nil {
+		v.add(field, "%v", err)
 	}
 }
 

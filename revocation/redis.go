@@ -59,6 +59,9 @@ type Sync struct {
 	mu      sync.Mutex
 	pending map[Key]Entry // local additions not yet written to Redis
 	st      SyncStatus
+	// testHookAfterEpoch, when set by a test, runs in Resync between the
+	// epoch check and the load: the window a Redis wipe must not exploit.
+	testHookAfterEpoch func()
 	// epoch is the value of <prefix>epoch at the last full reload: a
 	// different or missing value means Redis lost its data (a restart
 	// without persistence, a flush), and the rules in memory are written
@@ -141,7 +144,6 @@ type event struct {
 // expiry and announces it. If Redis cannot be reached, the rule stays in
 // force here, is queued and retried by Run, and the error is ErrQueued.
 func (y *Sync) Add(ctx context.Context, e Entry) (Entry, error) {
-	e.Source = "api"
 	e, err := y.store.addTo(layerShared, e, "api")
 	if err != nil {
 		return Entry{}, err
@@ -287,6 +289,10 @@ func (y *Sync) periodic(ctx context.Context, needResync *bool) {
 
 func (y *Sync) flush(ctx context.Context) {
 	y.mu.Lock()
+	if len(y.pending) == 0 { // the usual case, once per announcement
+		y.mu.Unlock()
+		return
+	}
 	queued := make([]Entry, 0, len(y.pending))
 	for _, e := range y.pending {
 		queued = append(queued, e)
@@ -357,6 +363,9 @@ func (y *Sync) Resync(ctx context.Context) error {
 		entries []Entry
 		bad     int
 	)
+	if err == nil && y.testHookAfterEpoch != nil {
+		y.testHookAfterEpoch()
+	}
 	if err == nil {
 		entries, bad, err = y.load(ctx)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -119,29 +118,6 @@ func TestRedisSubjectCutoffAcrossReplicas(t *testing.T) {
 	}
 }
 
-// clientKill drops every connection of the named Redis client, as a
-// network failure or a Redis restart would.
-func clientKill(t *testing.T, admin *redis.Client, name string) int {
-	list, err := admin.ClientList(t.Context()).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, line := range strings.Split(list, "\n") {
-		if !strings.Contains(line, " name="+name+" ") {
-			continue
-		}
-		for _, f := range strings.Fields(line) {
-			if id, ok := strings.CutPrefix(f, "id="); ok {
-				if err := admin.Do(t.Context(), "CLIENT", "KILL", "ID", id).Err(); err == nil {
-					n++
-				}
-			}
-		}
-	}
-	return n
-}
-
 func TestRedisSetRebuiltAfterDisconnect(t *testing.T) {
 	rs := newReplicas(t, 2)
 	a, b := rs[0], rs[1]
@@ -160,7 +136,7 @@ func TestRedisSetRebuiltAfterDisconnect(t *testing.T) {
 	admin.Del(t.Context(), a.sync.redisKey(Key{Kind: KindJTI, Value: "undo-while-away"}))
 	rule := `{"jti":"added-while-away","exp":` + itoa(time.Now().Add(time.Hour).Unix()) + `}`
 	admin.Set(t.Context(), prefix+"jti::added-while-away", rule, time.Hour)
-	if n := clientKill(t, admin, b.name); n == 0 {
+	if n := mustKill(t, admin, b.name); n == 0 {
 		t.Fatal("found no connection of replica B to kill")
 	}
 	// In memory B still denies what it knew: an outage frees no token.
@@ -251,7 +227,7 @@ func TestRedisWipedIsRefilledFromMemory(t *testing.T) {
 	keys, _ := admin.Keys(t.Context(), a.sync.prefix+"*").Result()
 	admin.Del(t.Context(), keys...)
 	before := b.sync.Status().Reseeds
-	clientKill(t, admin, b.name)
+	mustKill(t, admin, b.name)
 	waitFor(t, 10*time.Second, "B writes its rules back", func() bool { return b.sync.Status().Reseeds > before })
 	if !jtiRevoked(b, "survivor")() || !jtiRevoked(a, "survivor")() {
 		t.Fatal("a wiped Redis freed a revoked token")
@@ -289,18 +265,16 @@ func TestRedisFlushDuringReloadKeepsRules(t *testing.T) {
 			admin.Del(t.Context(), keys...)
 		}
 	}
-	// The race, made deterministic: checkEpoch sees the old epoch, then
-	// everything goes before the load.
-	if _, err := a.sync.checkEpoch(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	wipe()
-	entries, _, err := a.sync.load(t.Context())
-	if err != nil || len(entries) != 0 {
-		t.Fatalf("load after the wipe: %v entries, %v", len(entries), err)
-	}
-	if err := a.sync.sameEpoch(t.Context()); err == nil {
+	// The race, made deterministic: Resync checks the old epoch, then
+	// everything goes before the load. The reload must fail, not replace
+	// the rules in memory with the empty answer.
+	a.sync.testHookAfterEpoch = wipe
+	if err := a.sync.Resync(t.Context()); err == nil {
 		t.Fatal("a wipe between epoch check and load went unnoticed")
+	}
+	a.sync.testHookAfterEpoch = nil
+	if !jtiRevoked(a, "keep-me")() {
+		t.Fatal("the reload straddling a wipe dropped the rule held in memory")
 	}
 	// Through the real Resync, wiping repeatedly: the rule survives in
 	// memory and ends up back in Redis.
@@ -318,4 +292,13 @@ func TestRedisFlushDuringReloadKeepsRules(t *testing.T) {
 		n, _ := admin.Exists(t.Context(), a.sync.redisKey(Key{Kind: KindJTI, Value: "keep-me"})).Result()
 		return n == 1
 	})
+}
+
+// mustKill is testenv.KillRedisClient failing t on error.
+func mustKill(t *testing.T, admin *redis.Client, name string) int {
+	n, err := testenv.KillRedisClient(t.Context(), admin, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

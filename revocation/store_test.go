@@ -270,16 +270,6 @@ func TestWatchFileFailsOnBrokenStartFile(t *testing.T) {
 	}
 }
 
-func TestRevokedDoesNotAllocate(t *testing.T) {
-	s, c := newStore(t)
-	s.Add(Entry{Kind: KindJTI, JTI: "j"})
-	s.Add(Entry{Kind: KindSubject, Subject: "u", Issuer: "https://a", Before: t0})
-	iss, sub, jti, now := []byte("https://a"), []byte("u"), []byte("k"), c.Now()
-	if n := testing.AllocsPerRun(1000, func() { s.Revoked(iss, sub, jti, 1, true, now) }); n != 0 {
-		t.Fatalf("Revoked allocates %v times per call", n)
-	}
-}
-
 func TestConcurrentReadersAndWriters(t *testing.T) {
 	s := NewStore(Options{})
 	var wg sync.WaitGroup

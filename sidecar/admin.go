@@ -60,17 +60,14 @@ type readyReport struct {
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	ks := s.keys.Status()
-	remotesReady := true
-	for _, r := range ks.Remotes {
-		remotesReady = remotesReady && r.Ready
-	}
 	rep := readyReport{
-		Ready:           ks.Keys > 0 && s.applied.Load() > 0 && remotesReady,
+		Ready:           ks.Keys > 0 && s.applied.Load() > 0,
 		Generation:      ks.Generation,
 		Keys:            ks.Keys,
 		ConfigReloadsOK: s.applied.Load(),
 	}
 	for _, r := range ks.Remotes {
+		rep.Ready = rep.Ready && r.Ready // a provider that never answered
 		p := providerState{Issuer: r.Issuer, URL: r.URL, JWKSURL: r.JWKSURL, Ready: r.Ready, Keys: r.Keys,
 			ConsecutiveFailures: r.ConsecutiveFailures}
 		if !r.LastSuccess.IsZero() {

@@ -83,26 +83,14 @@ func newServerMetrics(s *Server) *serverMetrics {
 		set.NewGauge("tokengate_revocation_redis_events", func() float64 { return float64(y.Status().Events) })
 		set.NewGauge("tokengate_revocation_redis_pending_writes", func() float64 { return float64(y.Status().Pending) })
 		set.NewGauge("tokengate_revocation_sync_lag_seconds", func() float64 { return y.Status().Lag.Seconds() })
-		set.NewGauge("tokengate_revocation_last_sync_timestamp_seconds", func() float64 {
-			t := y.Status().LastSync
-			if t.IsZero() {
-				return 0
-			}
-			return float64(t.UnixNano()) / 1e9
-		})
+		set.NewGauge("tokengate_revocation_last_sync_timestamp_seconds", func() float64 { return unixSeconds(y.Status().LastSync) })
 	}
 
 	set.NewGauge("tokengate_keyring_generation", func() float64 { return float64(s.keys.Status().Generation) })
 	set.NewGauge("tokengate_keyring_keys", func() float64 { return float64(s.keys.Status().Keys) })
 	set.NewGauge(`tokengate_keyring_reloads{result="ok"}`, func() float64 { return float64(s.keys.Status().ReloadsOK) })
 	set.NewGauge(`tokengate_keyring_reloads{result="error"}`, func() float64 { return float64(s.keys.Status().ReloadsFailed) })
-	set.NewGauge("tokengate_keyring_last_reload_success_timestamp_seconds", func() float64 {
-		t := s.keys.Status().LastSuccess
-		if t.IsZero() {
-			return 0
-		}
-		return float64(t.UnixNano()) / 1e9
-	})
+	set.NewGauge("tokengate_keyring_last_reload_success_timestamp_seconds", func() float64 { return unixSeconds(s.keys.Status().LastSuccess) })
 	set.NewGauge("tokengate_keyring_last_reload_ok", func() float64 {
 		if s.keys.Status().LastError != nil {
 			return 0

@@ -339,7 +339,7 @@ func TestTwoSidecarsShareRevocationsThroughRedis(t *testing.T) {
 	}
 	admin.Del(t.Context(), keys...)
 	resyncs := b.sync.Status().Resyncs
-	if killClient(t, admin, b.clientName) == 0 {
+	if mustKill(t, admin, b.clientName) == 0 {
 		t.Fatal("no connection of B found to kill")
 	}
 	eventually(t, 10*time.Second, "B reloads after reconnecting", func() bool { return b.sync.Status().Resyncs > resyncs })
@@ -369,25 +369,6 @@ func TestTwoSidecarsShareRevocationsThroughRedis(t *testing.T) {
 	}
 }
 
-func killClient(t *testing.T, admin *redis.Client, name string) int {
-	list, err := admin.ClientList(t.Context()).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, line := range strings.Split(list, "\n") {
-		if !strings.Contains(line, " name="+name+" ") {
-			continue
-		}
-		for _, fld := range strings.Fields(line) {
-			if id, ok := strings.CutPrefix(fld, "id="); ok && admin.Do(t.Context(), "CLIENT", "KILL", "ID", id).Err() == nil {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 func metricsText(f *fixture) string {
 	var ctx fastCtx
 	ctx.Request.SetRequestURI("/metrics")
@@ -396,3 +377,12 @@ func metricsText(f *fixture) string {
 }
 
 type fastCtx struct{ fasthttp.RequestCtx }
+
+// mustKill is testenv.KillRedisClient failing t on error.
+func mustKill(t *testing.T, admin *redis.Client, name string) int {
+	n, err := testenv.KillRedisClient(t.Context(), admin, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

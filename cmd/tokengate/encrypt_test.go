@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,13 +21,7 @@ func TestServeEncryptedTokens(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tokengate")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	if code, _, stderr := runCLI("keygen", "--alg", "ES256", "--kid", "k1", "--out", dir); code != 0 {
-		t.Fatal(stderr)
-	}
+	bin := buildWithKey(t, dir)
 	priv, _ := ecdh.X25519().GenerateKey(rand.Reader)
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
@@ -43,27 +36,7 @@ decryption:
   keys: [{file: enc.key.pem, alg: ECDH-ES+A256KW, kid: enc-1}]
   require: true
 `, verifyAddr, adminAddr))
-	var stderr syncBuffer
-	cmd := exec.Command(bin, "serve", "--config", cfg)
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("stderr:\n%s", stderr.String())
-		}
-	})
-	waitFor(t, "readyz", func() bool {
-		r, err := http.Get("http://" + adminAddr + "/readyz")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == 200
-	})
+	startServe(t, bin, cfg, adminAddr)
 	key := filepath.Join(dir, "k1.key.pem")
 	code, nested, errOut := runCLI("mint", "--key", key, "--claims", `{"sub":"alice"}`, "--encrypt", encKey, "--encrypt-kid", "enc-1")
 	if code != 0 {

@@ -248,3 +248,45 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// buildWithKey builds the tokengate binary into dir, writes an ES256 key
+// pair with kid k1 there (k1.key.pem, k1.jwks.json) and returns the
+// binary's path.
+func buildWithKey(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "tokengate")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	if code, _, stderr := runCLI("keygen", "--alg", "ES256", "--kid", "k1", "--out", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+	return bin
+}
+
+// startServe runs `bin serve --config cfg` until the test ends (its stderr
+// is logged if the test fails) and waits for /readyz on adminAddr.
+func startServe(t *testing.T, bin, cfg, adminAddr string) {
+	t.Helper()
+	var stderr syncBuffer
+	cmd := exec.Command(bin, "serve", "--config", cfg)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("stderr:\n%s", stderr.String())
+		}
+	})
+	waitFor(t, "readyz", func() bool {
+		r, err := http.Get("http://" + adminAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == 200
+	})
+}

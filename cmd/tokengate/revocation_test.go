@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,13 +23,7 @@ func TestServeRevocation(t *testing.T) {
 	}
 	redisAddr := testenv.RedisAddr(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tokengate")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	if code, _, stderr := runCLI("keygen", "--alg", "ES256", "--kid", "k1", "--out", dir); code != 0 {
-		t.Fatal(stderr)
-	}
+	bin := buildWithKey(t, dir)
 	os.WriteFile(filepath.Join(dir, "admin.token"), []byte("a-long-admin-secret-0123\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "revoked.json"), []byte(`{"revocations":[{"jti":"from-file"}]}`), 0o600)
 	var rnd [6]byte
@@ -47,27 +40,7 @@ revocation:
   file: revoked.json
   redis: {addr: %q, prefix: "tokengate-test:%s:"}
 `, verifyAddr, adminAddr, redisAddr, hex.EncodeToString(rnd[:])))
-	var stderr syncBuffer
-	cmd := exec.Command(bin, "serve", "--config", cfg)
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("stderr:\n%s", stderr.String())
-		}
-	})
-	waitFor(t, "readyz", func() bool {
-		r, err := http.Get("http://" + adminAddr + "/readyz")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == 200
-	})
+	startServe(t, bin, cfg, adminAddr)
 	mint := func(jti string) string {
 		_, tok, _ := runCLI("mint", "--key", filepath.Join(dir, "k1.key.pem"), "--claims", `{"sub":"alice","jti":"`+jti+`"}`)
 		return strings.TrimSpace(tok)
