@@ -22,9 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/build"
 	"github.com/tokengate/tokengate/config"
 	"github.com/tokengate/tokengate/keyring"
-	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/signer"
 )
 
@@ -92,8 +92,7 @@ type gate struct {
 }
 
 // newGate writes keys and a configuration into a temp dir, loads it the
-// way `tokengate serve` does (config.Load, Validate, keyring.New,
-// sidecar.New) and serves it on loopback listeners with free ports.
+// way `tokengate serve` does (config.Load, Validate, build.New) and serves it on loopback listeners with free ports.
 func newGate(t *testing.T) *gate {
 	t.Helper()
 	dir := t.TempDir()
@@ -149,14 +148,12 @@ log:
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	log := cfg.Logger(g.sidecarLog)
-	kc := cfg.Keyring()
-	kc.Logger = log
-	ring, err := keyring.New(kc)
+	parts, err := build.New(cfg, build.Options{Logger: cfg.Logger(g.sidecarLog)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sidecar.New(cfg.Sidecar(), cfg.VerifierOptions(), sidecar.Options{Keys: ring, Logger: log})
+	t.Cleanup(parts.Close)
+	srv, err := parts.Sidecar()
 	if err != nil {
 		t.Fatal(err)
 	}
