@@ -136,7 +136,10 @@ routes:
   - prefix: /admin
     scopes: [admin]
   - prefix: /reports
-    methods: [DELETE]
+    methods: [DELETE, POST, PUT]
+    scopes: [admin]
+  - prefix: /secrets
+    methods: [GET]
     scopes: [admin]
 log:
   level: debug
@@ -251,6 +254,20 @@ type seenRequest struct {
 	method, uri string
 	header      http.Header
 	body        string
+	// route is how a typical application reads the request: the method
+	// upper-cased (Werkzeug/Flask, Rack) and each path segment with
+	// trailing dots and spaces trimmed (IIS), e.g. "DELETE /reports/7".
+	route string
+}
+
+// appRoute reads a request the way the application behind the proxy
+// would route it (see seenRequest.route).
+func appRoute(r *http.Request) string {
+	segs := strings.Split(r.URL.Path, "/")
+	for i, s := range segs {
+		segs[i] = strings.TrimRight(s, ". ")
+	}
+	return strings.ToUpper(r.Method) + " " + strings.Join(segs, "/")
 }
 
 const upstreamBody = "hello from the app\n"
@@ -260,7 +277,7 @@ func newUpstream(t *testing.T) *upstream {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
-		u.seen[r.Header.Get("X-Test-Id")] = seenRequest{method: r.Method, uri: r.RequestURI, header: r.Header.Clone(), body: string(body)}
+		u.seen[r.Header.Get("X-Test-Id")] = seenRequest{method: r.Method, uri: r.RequestURI, header: r.Header.Clone(), body: string(body), route: appRoute(r)}
 		u.mu.Unlock()
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, upstreamBody)

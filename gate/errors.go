@@ -14,7 +14,12 @@ type Error struct {
 	reason string
 	code   string // RFC 6750 §3.1
 	label  string // stable metric label
+	class  *Error // the package-level error this one details, or nil
 }
+
+// Is reports whether target is e's class, so errors.Is(detail, ErrClass)
+// holds for a rule's own error.
+func (e *Error) Is(target error) bool { return e.class != nil && target == error(e.class) }
 
 func (e *Error) Error() string { return "gate: " + e.reason }
 
@@ -31,20 +36,20 @@ func (e *Error) Label() string { return e.label }
 var (
 	// ErrBadPath: the request target cannot be normalised without
 	// guessing (see normalizePath); refused rather than matched loosely.
-	ErrBadPath = &Error{"request path cannot be normalised", verifier.CodeInvalidRequest, "bad_path"}
+	ErrBadPath = &Error{reason: "request path cannot be normalised", code: verifier.CodeInvalidRequest, label: "bad_path"}
 	// ErrBadMethod: the method is not an RFC 9110 §9.1 token.
-	ErrBadMethod = &Error{"request method is not a valid token", verifier.CodeInvalidRequest, "bad_method"}
+	ErrBadMethod = &Error{reason: "request method is not a valid token", code: verifier.CodeInvalidRequest, label: "bad_method"}
 	// ErrTwoCredentials: the request carries more than one token or
 	// Authorization header (RFC 6750 §2).
-	ErrTwoCredentials = &Error{"more than one credential in the request", verifier.CodeInvalidRequest, "two_credentials"}
+	ErrTwoCredentials = &Error{reason: "more than one credential in the request", code: verifier.CodeInvalidRequest, label: "two_credentials"}
 	// ErrClaimRule: a route's claim rule is not met.
-	ErrClaimRule = &Error{"claim rule not met", verifier.CodeInsufficientScope, "claim_rule"}
+	ErrClaimRule = &Error{reason: "claim rule not met", code: verifier.CodeInsufficientScope, label: "claim_rule"}
 	// ErrUnforwardable: a claim mapped to a header cannot be written into
 	// a header value exactly, and is never forwarded altered.
-	ErrUnforwardable = &Error{"claim cannot be forwarded in a header unaltered", verifier.CodeInvalidToken, "unforwardable_claim"}
+	ErrUnforwardable = &Error{reason: "claim cannot be forwarded in a header unaltered", code: verifier.CodeInvalidToken, label: "unforwardable_claim"}
 	// ErrClaimTooLarge: a claim header value would be longer than
 	// headers.max_value_length; it is never cut.
-	ErrClaimTooLarge = &Error{"claim too large to forward in a header (headers.max_value_length)", verifier.CodeInvalidToken, "claim_too_large"}
+	ErrClaimTooLarge = &Error{reason: "claim too large to forward in a header (headers.max_value_length)", code: verifier.CodeInvalidToken, label: "claim_too_large"}
 )
 
 // described is what every refusal error offers: verifier, jwe and gate

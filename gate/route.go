@@ -57,7 +57,7 @@ func (st *state) buildRoutes(cfg Config) error {
 			if !quotedStringSafe(claim) {
 				name = fmt.Sprintf("routes[%d]", i)
 			}
-			e := &Error{reason: ErrClaimRule.reason + ": " + name, code: ErrClaimRule.code, label: ErrClaimRule.label}
+			e := &Error{reason: ErrClaimRule.reason + ": " + name, code: ErrClaimRule.code, label: ErrClaimRule.label, class: ErrClaimRule}
 			rt.claims = append(rt.claims, routeClaim{index: j, values: r.Claims[claim], err: e,
 				challenge: st.forbidChallenge(e.reason, "")})
 		}
