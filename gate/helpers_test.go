@@ -108,17 +108,6 @@ func sign(t testing.TB, s *signer.Signer, over map[string]any) string {
 	return tok
 }
 
-// signRaw signs a claims JSON text as it is (for duplicate names and
-// other shapes encoding/json would not write).
-func signRaw(t testing.TB, s *signer.Signer, payload string) string {
-	t.Helper()
-	tok, err := s.Sign([]byte(payload))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
 // req describes one request to check.
 type req struct {
 	method, target string
