@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/gate"
+	"github.com/tokengate/tokengate/internal/sidecartest"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/verifier"
@@ -89,11 +91,8 @@ func TestIdentityProviderFaults(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ring.Start(ctx)
 	t.Cleanup(func() { cancel(); ring.Close() })
-	srv, err := sidecar.New(sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()},
-		sidecar.Options{Keys: ring, Refetch: ring.Refetch, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := sidecartest.New(t, gate.DefaultConfig(), sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()},
+		gate.Options{Refetch: ring.Refetch}, sidecar.Options{Keys: ring, Logger: quiet})
 	addr, _ := serve(t, srv)
 
 	var goodCreds, unknown, forged []cred

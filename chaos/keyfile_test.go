@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/gate"
+	"github.com/tokengate/tokengate/internal/sidecartest"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/signer"
@@ -86,11 +88,8 @@ func TestKeyFileChurn(t *testing.T) {
 			t.Errorf("watch: %v", err)
 		}
 	})
-	srv, err := sidecar.New(sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()},
+	srv := sidecartest.New(t, gate.DefaultConfig(), sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()}, gate.Options{},
 		sidecar.Options{Keys: ring, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
 	addr, _ := serve(t, srv)
 
 	const iss = "https://issuer.chaos.invalid"

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/gate"
+	"github.com/tokengate/tokengate/internal/sidecartest"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/verifier"
@@ -57,10 +59,7 @@ func overload(t *testing.T, concurrency, maxInFlight int, mustRecover bool) {
 	}
 	cfg := sidecar.DefaultConfig()
 	cfg.Limits.Concurrency, cfg.Limits.MaxInFlight = concurrency, maxInFlight
-	srv, err := sidecar.New(cfg, verifier.Options{Policy: verifier.DefaultPolicy()}, sidecar.Options{Keys: ring, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := sidecartest.New(t, gate.DefaultConfig(), cfg, verifier.Options{Policy: verifier.DefaultPolicy()}, gate.Options{}, sidecar.Options{Keys: ring, Logger: quiet})
 	addr, adminAddr := serve(t, srv)
 	const iss = "https://issuer.chaos.invalid"
 	var good, forged []cred
@@ -144,12 +143,9 @@ func TestMemoryManyTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := sidecar.DefaultConfig()
-	cfg.Cache.MaxBytes = budget
-	srv, err := sidecar.New(cfg, verifier.Options{Policy: verifier.DefaultPolicy()}, sidecar.Options{Keys: ring, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gcfg := gate.DefaultConfig()
+	gcfg.Cache.MaxBytes = budget
+	srv := sidecartest.New(t, gcfg, sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()}, gate.Options{}, sidecar.Options{Keys: ring, Logger: quiet})
 	addr, adminAddr := serve(t, srv)
 	const iss = "https://issuer.chaos.invalid"
 

@@ -15,6 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
+	"github.com/tokengate/tokengate/gate"
+	"github.com/tokengate/tokengate/internal/sidecartest"
 	"github.com/tokengate/tokengate/internal/testenv"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/revocation"
@@ -63,11 +65,8 @@ func newReplica(t *testing.T, addr, prefix, name string, src keyring.Source) *re
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sidecar.New(sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()},
+	srv := sidecartest.New(t, gate.DefaultConfig(), sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()}, gate.Options{},
 		sidecar.Options{Keys: ring, Logger: quiet, Revocations: store, RevocationSync: sy, AdminToken: []byte(adminSecret)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := &replica{sync: sy, clientName: name}
 	r.verifyAddr, r.adminAddr = serve(t, srv)
 	t.Cleanup(func() { cancel(); <-done; c.Close() }) // runs before the server's Shutdown

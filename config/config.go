@@ -261,6 +261,7 @@ type Headers struct {
 type ClaimHeader struct {
 	Claim  string `mapstructure:"claim"`
 	Header string `mapstructure:"header"`
+	Format string `mapstructure:"format"`
 }
 
 // Route is an authorisation rule for a path prefix.

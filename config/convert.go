@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tokengate/tokengate/gate"
 	"github.com/tokengate/tokengate/keyring"
-	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/verifier"
 )
 
@@ -139,13 +139,13 @@ func orList(a, b []string) []string {
 	return b
 }
 
-// Sidecar returns the HTTP side's configuration.
-func (c *Config) Sidecar() sidecar.Config {
-	sc := sidecar.Config{
-		VerifyAddr: c.Listen.Verify,
-		AdminAddr:  c.Listen.Admin,
-		Realm:      c.Realm,
-		Token: sidecar.TokenSources{
+// Gate returns the decision's configuration: token sources, claim
+// headers, route rules and the cache. (Listener limits are the HTTP front
+// end's: see Limits.)
+func (c *Config) Gate() gate.Config {
+	gc := gate.Config{
+		Realm: c.Realm,
+		Token: gate.TokenSources{
 			Header: c.Token.Header,
 			Cookie: c.Token.Cookie,
 			Query:  c.Token.Query,
@@ -154,25 +154,16 @@ func (c *Config) Sidecar() sidecar.Config {
 		KeyIDHeader:    c.Headers.KeyID,
 		PayloadHeader:  c.Headers.Payload,
 		MaxHeaderValue: int(c.Headers.MaxValueLength),
-		Cache: sidecar.CacheConfig{
+		Cache: gate.CacheConfig{
 			MaxBytes:    int64(c.Cache.MaxSize),
 			NegativeTTL: c.Cache.NegativeTTL,
 		},
-		Limits: sidecar.Limits{
-			ReadTimeout:    c.Limits.ReadTimeout,
-			WriteTimeout:   c.Limits.WriteTimeout,
-			IdleTimeout:    c.Limits.IdleTimeout,
-			MaxHeaderBytes: int(c.Limits.MaxHeaderSize),
-			MaxConnsPerIP:  c.Limits.MaxConnsPerIP,
-			Concurrency:    c.Limits.Concurrency,
-			MaxInFlight:    c.Limits.MaxInFlight,
-		},
 	}
 	for _, h := range c.Headers.Claims {
-		sc.Headers = append(sc.Headers, sidecar.HeaderMapping{Claim: h.Claim, Header: h.Header})
+		gc.Headers = append(gc.Headers, gate.HeaderMapping{Claim: h.Claim, Header: h.Header, Format: gate.HeaderFormat(h.Format)})
 	}
 	for _, r := range c.Routes {
-		route := sidecar.Route{
+		route := gate.Route{
 			Prefix:  r.Prefix,
 			Methods: cloneList(r.Methods),
 			Public:  r.Public,
@@ -184,9 +175,9 @@ func (c *Config) Sidecar() sidecar.Config {
 				route.Claims[name] = cloneList(vals)
 			}
 		}
-		sc.Routes = append(sc.Routes, route)
+		gc.Routes = append(gc.Routes, route)
 	}
-	return sc
+	return gc
 }
 
 // Logger returns a logger writing to w in log.format at log.level. An

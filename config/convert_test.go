@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/build"
 	"github.com/tokengate/tokengate/config"
+	"github.com/tokengate/tokengate/gate"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/verifier"
@@ -119,26 +121,29 @@ func TestVerifierOptions(t *testing.T) {
 	}
 }
 
-func TestSidecar(t *testing.T) {
+func TestGateAndSidecar(t *testing.T) {
 	c, _ := loadFull(t)
-	want := sidecar.Config{
-		VerifyAddr: "0.0.0.0:9181",
-		AdminAddr:  "127.0.0.1:9182",
-		Realm:      "api",
-		Token:      sidecar.TokenSources{Header: false, Cookie: "session", Query: "access_token"},
-		Headers: []sidecar.HeaderMapping{
+	want := gate.Config{
+		Realm: "api",
+		Token: gate.TokenSources{Header: false, Cookie: "session", Query: "access_token"},
+		Headers: []gate.HeaderMapping{
 			{Claim: "sub", Header: "X-User"},
 			{Claim: "realm_access.roles", Header: "X-Roles"},
 		},
 		ClientHeader:   "",
 		KeyIDHeader:    "X-Kid",
 		MaxHeaderValue: 512,
-		Routes: []sidecar.Route{
+		Routes: []gate.Route{
 			{Prefix: "/admin", Methods: []string{"GET", "POST"}, Scopes: []string{"admin"},
 				Claims: map[string][]string{"realm_access.roles": {"admin", "root"}}},
 			{Prefix: "/public", Public: true},
 		},
-		Cache: sidecar.CacheConfig{MaxBytes: 1 << 20, NegativeTTL: 0},
+		Cache: gate.CacheConfig{MaxBytes: 1 << 20, NegativeTTL: 0},
+	}
+	if got := c.Gate(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Gate()\n got %+v\nwant %+v", got, want)
+	}
+	wantSidecar := sidecar.Config{
 		Limits: sidecar.Limits{
 			ReadTimeout:    2 * time.Second,
 			WriteTimeout:   3 * time.Second,
@@ -149,8 +154,8 @@ func TestSidecar(t *testing.T) {
 			MaxInFlight:    50,
 		},
 	}
-	if got := c.Sidecar(); !reflect.DeepEqual(got, want) {
-		t.Errorf("Sidecar()\n got %+v\nwant %+v", got, want)
+	if got := build.SidecarConfig(c); !reflect.DeepEqual(got, wantSidecar) {
+		t.Errorf("build.SidecarConfig()\n got %+v\nwant %+v", got, wantSidecar)
 	}
 }
 
@@ -158,7 +163,7 @@ func TestSidecar(t *testing.T) {
 // Config (or the next conversion).
 func TestConversionsDoNotAlias(t *testing.T) {
 	c, _ := loadFull(t)
-	sc := c.Sidecar()
+	sc := c.Gate()
 	sc.Routes[0].Methods[0] = "DELETE"
 	sc.Routes[0].Claims["realm_access.roles"][0] = "nobody"
 	sc.Routes[0].Claims["x"] = []string{"y"}
@@ -169,7 +174,7 @@ func TestConversionsDoNotAlias(t *testing.T) {
 	kc.Sources[4].Inline[0] = 'X'
 
 	if c.Routes[0].Methods[0] != "GET" || c.Routes[0].Claims["realm_access.roles"][0] != "admin" || len(c.Routes[0].Claims) != 1 {
-		t.Errorf("Sidecar() aliases the routes: %+v", c.Routes[0])
+		t.Errorf("Gate() aliases the routes: %+v", c.Routes[0])
 	}
 	if c.Policy.Issuers[0] != "https://issuer.example" {
 		t.Errorf("VerifierOptions() aliases the issuers")

@@ -69,9 +69,9 @@ func FuzzLoad(f *testing.F) {
 		if vo.Policy.Leeway < 0 || vo.Policy.Leeway > config.MaxLeeway {
 			t.Fatalf("leeway %s out of bounds", vo.Policy.Leeway)
 		}
-		sc := c.Sidecar()
-		if sc.MaxHeaderValue < 1 || sc.Limits.ReadTimeout <= 0 || sc.Cache.MaxBytes < 0 {
-			t.Fatalf("sidecar limits out of bounds: %+v", sc)
+		sc := c.Gate()
+		if sc.MaxHeaderValue < 1 || c.Limits.ReadTimeout <= 0 || sc.Cache.MaxBytes < 0 {
+			t.Fatalf("limits out of bounds: %+v %+v", sc, c.Limits)
 		}
 		for _, r := range sc.Routes {
 			if r.Prefix == "" || r.Prefix[0] != '/' {

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/build"
 	"github.com/tokengate/tokengate/config"
+	"github.com/tokengate/tokengate/gate"
 	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/verifier"
 )
@@ -42,8 +44,11 @@ func TestDefaultLoadsAndValidates(t *testing.T) {
 func TestDefaultMatchesPackageDefaults(t *testing.T) {
 	clearEnv(t)
 	c := loadDefault(t)
-	if got, want := c.Sidecar(), sidecar.DefaultConfig(); !reflect.DeepEqual(got, want) {
-		t.Errorf("Sidecar() of the default configuration\n got %+v\nwant %+v (sidecar.DefaultConfig)", got, want)
+	if got, want := c.Gate(), gate.DefaultConfig(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Gate() of the default configuration\n got %+v\nwant %+v (gate.DefaultConfig)", got, want)
+	}
+	if got, want := build.SidecarConfig(c), sidecar.DefaultConfig(); !reflect.DeepEqual(got, want) {
+		t.Errorf("build.SidecarConfig() of the default configuration\n got %+v\nwant %+v (sidecar.DefaultConfig)", got, want)
 	}
 	want := verifier.Options{Policy: verifier.DefaultPolicy(), MaxTokenSize: verifier.DefaultMaxTokenSize}
 	if got := c.VerifierOptions(); !reflect.DeepEqual(got, want) {

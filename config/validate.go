@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokengate/tokengate/gate"
 	"github.com/tokengate/tokengate/jwe"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/verifier"
@@ -378,6 +379,11 @@ func (c *Config) validateHeaders(v *validator) {
 		if _, err := verifier.ParsePath(m.Claim); err != nil {
 			v.add(f+".claim", "empty claim path")
 		}
+		switch gate.HeaderFormat(m.Format) {
+		case "", gate.FormatText, gate.FormatJSON, gate.FormatSF:
+		default:
+			v.add(f+".format", "%q is not one of text, json, sf", m.Format)
+		}
 		header(f+".header", m.Header)
 	}
 	if h.Client != "" {
@@ -408,9 +414,9 @@ func (c *Config) validateRoutes(v *validator) {
 			mf := fmt.Sprintf("%s.methods[%d]", f, j)
 			switch {
 			case !isToken(m) || strings.ToUpper(m) != m:
-				// Methods are case-sensitive tokens (RFC 9110 §9.1);
-				// the standard ones are upper case and requests are
-				// matched exactly, so "get" would never match.
+				// Methods are tokens (RFC 9110 §9.1), written in
+				// upper case here; requests match them ignoring case
+				// (as applications route them), HEAD as GET.
 				v.add(mf, "%q is not an upper-case method name", m)
 			case seen[m]:
 				v.add(mf, "duplicate %q", m)

@@ -22,9 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/build"
 	"github.com/tokengate/tokengate/config"
 	"github.com/tokengate/tokengate/keyring"
-	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/signer"
 )
 
@@ -92,8 +92,7 @@ type gate struct {
 }
 
 // newGate writes keys and a configuration into a temp dir, loads it the
-// way `tokengate serve` does (config.Load, Validate, keyring.New,
-// sidecar.New) and serves it on loopback listeners with free ports.
+// way `tokengate serve` does (config.Load, Validate, build.New) and serves it on loopback listeners with free ports.
 func newGate(t *testing.T) *gate {
 	t.Helper()
 	dir := t.TempDir()
@@ -137,7 +136,10 @@ routes:
   - prefix: /admin
     scopes: [admin]
   - prefix: /reports
-    methods: [DELETE]
+    methods: [DELETE, POST, PUT]
+    scopes: [admin]
+  - prefix: /secrets
+    methods: [GET]
     scopes: [admin]
 log:
   level: debug
@@ -149,14 +151,12 @@ log:
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	log := cfg.Logger(g.sidecarLog)
-	kc := cfg.Keyring()
-	kc.Logger = log
-	ring, err := keyring.New(kc)
+	parts, err := build.New(cfg, build.Options{Logger: cfg.Logger(g.sidecarLog)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sidecar.New(cfg.Sidecar(), cfg.VerifierOptions(), sidecar.Options{Keys: ring, Logger: log})
+	t.Cleanup(parts.Close)
+	srv, err := parts.Sidecar()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,6 +254,20 @@ type seenRequest struct {
 	method, uri string
 	header      http.Header
 	body        string
+	// route is how a typical application reads the request: the method
+	// upper-cased (Werkzeug/Flask, Rack) and each path segment with
+	// trailing dots and spaces trimmed (IIS), e.g. "DELETE /reports/7".
+	route string
+}
+
+// appRoute reads a request the way the application behind the proxy
+// would route it (see seenRequest.route).
+func appRoute(r *http.Request) string {
+	segs := strings.Split(r.URL.Path, "/")
+	for i, s := range segs {
+		segs[i] = strings.TrimRight(s, ". ")
+	}
+	return strings.ToUpper(r.Method) + " " + strings.Join(segs, "/")
 }
 
 const upstreamBody = "hello from the app\n"
@@ -263,7 +277,7 @@ func newUpstream(t *testing.T) *upstream {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
-		u.seen[r.Header.Get("X-Test-Id")] = seenRequest{method: r.Method, uri: r.RequestURI, header: r.Header.Clone(), body: string(body)}
+		u.seen[r.Header.Get("X-Test-Id")] = seenRequest{method: r.Method, uri: r.RequestURI, header: r.Header.Clone(), body: string(body), route: appRoute(r)}
 		u.mu.Unlock()
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, upstreamBody)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path"
@@ -17,9 +18,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tokengate/tokengate/build"
 	"github.com/tokengate/tokengate/config"
 	"github.com/tokengate/tokengate/keyring"
-	"github.com/tokengate/tokengate/sidecar"
 )
 
 // The parts of Kubernetes objects the checks read. Unknown fields are
@@ -566,14 +567,15 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 			writeFile(t, k.SecretFile, []byte(text+"\n"))
 		}
-		ring, err := keyring.New(cfg.Keyring())
+		parts, err := build.New(cfg, build.Options{Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := ring.Snapshot().Len(); got != len(cfg.Keys) {
+		defer parts.Close()
+		if got := parts.Keys.Snapshot().Len(); got != len(cfg.Keys) {
 			t.Errorf("%d keys loaded from %d sources", got, len(cfg.Keys))
 		}
-		if _, err := sidecar.New(cfg.Sidecar(), cfg.VerifierOptions(), sidecar.Options{Keys: ring}); err != nil {
+		if _, err := parts.Sidecar(); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -1,6 +1,7 @@
 package jwe
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdh"
@@ -248,4 +249,32 @@ func (s *KeySet) Lookup(kid []byte, hasKid bool, alg KeyAlgorithm) (*Key, error)
 		}
 	}
 	return nil, ErrKeyAlgMismatch
+}
+
+// ParsePrivateKeys reads decryption keys from data: a PKCS#8 PEM private
+// key (bound to kid and alg), a private JWK or a private JWK Set (each key
+// bound to alg). It is what a decryption key file may hold.
+func ParsePrivateKeys(data []byte, kid string, alg KeyAlgorithm) ([]*Key, error) {
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("-----BEGIN")):
+		k, err := ParsePEM(trimmed, kid, alg)
+		if err != nil {
+			return nil, err
+		}
+		return []*Key{k}, nil
+	case bytes.Contains(trimmed, []byte(`"keys"`)):
+		ks, err := ParseJWKSet(trimmed, alg)
+		if err != nil {
+			return nil, err
+		}
+		return ks.Keys(), nil
+	case len(trimmed) > 0 && trimmed[0] == '{':
+		k, err := ParseJWK(trimmed, alg)
+		if err != nil {
+			return nil, err
+		}
+		return []*Key{k}, nil
+	}
+	return nil, errors.New("jwe: not a JWK, JWK Set or PEM private key")
 }

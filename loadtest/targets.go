@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
+	"github.com/tokengate/tokengate/gate"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/verifier"
@@ -71,9 +72,11 @@ func StartTarget(ctx context.Context, kind TargetKind, w *Workload, o TargetOpti
 		if err != nil {
 			return nil, err
 		}
-		cfg := sidecar.DefaultConfig()
-		t.sidecar, err = sidecar.New(cfg, verifier.Options{Policy: verifier.DefaultPolicy()},
-			sidecar.Options{Keys: ring, Logger: slog.New(slog.DiscardHandler)})
+		g, err := gate.New(gate.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()}, gate.Options{Keys: ring})
+		if err != nil {
+			return nil, err
+		}
+		t.sidecar, err = sidecar.New(sidecar.DefaultConfig(), sidecar.Options{Gate: g, Keys: ring, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			return nil, err
 		}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 )
 
@@ -25,7 +24,6 @@ func (s *Server) HandleAdmin(ctx *fasthttp.RequestCtx) {
 	case "/metrics":
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 		s.metrics.WritePrometheus(ctx)
-		metrics.WriteProcessMetrics(ctx)
 	case "/keys":
 		s.keysList(ctx)
 	case "/revocations":
@@ -59,12 +57,12 @@ type readyReport struct {
 }
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
-	ks := s.keys.Status()
+	ks, gs := s.keys.Status(), s.gate.Status()
 	rep := readyReport{
-		Ready:           ks.Keys > 0 && s.applied.Load() > 0,
+		Ready:           ks.Keys > 0 && gs.Applied > 0,
 		Generation:      ks.Generation,
 		Keys:            ks.Keys,
-		ConfigReloadsOK: s.applied.Load(),
+		ConfigReloadsOK: gs.Applied,
 	}
 	for _, r := range ks.Remotes {
 		rep.Ready = rep.Ready && r.Ready // a provider that never answered
@@ -95,11 +93,9 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 		}
 		rep.RevocationRedis = s.redisState()
 	}
-	s.mu.Lock()
-	if s.lastApplyErr != nil {
-		rep.ConfigError = s.lastApplyErr.Error()
+	if gs.LastError != nil {
+		rep.ConfigError = gs.LastError.Error()
 	}
-	s.mu.Unlock()
 	if !rep.Ready {
 		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 	}

@@ -1,7 +1,6 @@
 package sidecar_test
 
 import (
-	"github.com/tokengate/tokengate/sidecar"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -16,7 +15,7 @@ func BenchmarkHandler(b *testing.B) {
 	tok := sign(b, f.es, nil)
 	auth := "Bearer " + tok
 	noop := func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(fasthttp.StatusOK) }
-	uncached := newFixture(b, func(c *sidecar.Config) { c.Cache.MaxBytes = 0 })
+	uncached := newFixture(b, func(c *serverConfig) { c.Cache.MaxBytes = 0 })
 	cases := []struct {
 		name    string
 		handler fasthttp.RequestHandler

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/gate"
+	"github.com/tokengate/tokengate/internal/sidecartest"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/signer"
@@ -109,11 +111,8 @@ func TestIdentityProviderRotation(t *testing.T) {
 	}
 	ring.Start(context.Background())
 	t.Cleanup(func() { ring.Close() })
-	srv, err := sidecar.New(sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()},
-		sidecar.Options{Keys: ring, Refetch: ring.Refetch})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := sidecartest.New(t, gate.DefaultConfig(), sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()},
+		gate.Options{Refetch: ring.Refetch}, sidecar.Options{Keys: ring})
 	f := &fixture{srv: srv, ring: nil}
 	status := func(tok string) int { return do(f, bearer(tok)).StatusCode() }
 
@@ -204,16 +203,16 @@ func TestIdentityProviderDownAtStartIsNotReady(t *testing.T) {
 	p := newIDP(t)
 	_, key := newSigner(t, "k")
 	p.set(key)
-	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	idpGate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !up.Load() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
 		}
 		p.srv.Config.Handler.ServeHTTP(w, r)
 	}))
-	t.Cleanup(gate.Close)
+	t.Cleanup(idpGate.Close)
 	ring, err := keyring.New(keyring.Config{RemoteStartup: keyring.StartNotReady, Sources: []keyring.Source{
-		{Remote: &keyring.RemoteConfig{JWKSURL: gate.URL + "/keys", Issuer: "https://i", Algs: []keyring.Algorithm{keyring.ES256},
+		{Remote: &keyring.RemoteConfig{JWKSURL: idpGate.URL + "/keys", Issuer: "https://i", Algs: []keyring.Algorithm{keyring.ES256},
 			AllowHTTP: true, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}},
 	}})
 	if err != nil {
@@ -221,17 +220,14 @@ func TestIdentityProviderDownAtStartIsNotReady(t *testing.T) {
 	}
 	ring.Start(context.Background())
 	t.Cleanup(func() { ring.Close() })
-	srv, err := sidecar.New(sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()}, sidecar.Options{Keys: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := sidecartest.New(t, gate.DefaultConfig(), sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()}, gate.Options{}, sidecar.Options{Keys: ring})
 	ready := func() (int, string) {
 		var ctx fastCtx
 		ctx.Request.SetRequestURI("/readyz")
 		srv.HandleAdmin(&ctx.RequestCtx)
 		return ctx.Response.StatusCode(), string(ctx.Response.Body())
 	}
-	if code, body := ready(); code != 503 || !strings.Contains(body, `"ready": false`) || !strings.Contains(body, gate.URL) {
+	if code, body := ready(); code != 503 || !strings.Contains(body, `"ready": false`) || !strings.Contains(body, idpGate.URL) {
 		t.Fatalf("readyz with the provider down: %d %s", code, body)
 	}
 	up.Store(true)

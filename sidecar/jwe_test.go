@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/tokengate/tokengate/jwe"
-	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/verifier"
 )
 
@@ -31,7 +30,7 @@ func TestEncryptedTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, require := range []bool{false, true} {
-		f := newFixtureOpts(t, nil, func(_ *verifier.Options, o *sidecar.Options) {
+		f := newFixtureOpts(t, nil, func(_ *verifier.Options, o *serverOptions) {
 			o.Decrypter, o.RequireEncryption = dec, require
 		})
 		inner := sign(t, f.es, nil)

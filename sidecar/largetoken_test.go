@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/verifier"
 )
 
@@ -13,7 +12,7 @@ import (
 // every request. Here the cache is bounded by bytes only: a 48 KiB token is
 // served from the cache like a small one.
 func TestLargeTokensStillCached(t *testing.T) {
-	f := newFixtureOpts(t, func(c *sidecar.Config) { c.Cache.MaxBytes = 8 << 20 }, func(vo *verifier.Options, _ *sidecar.Options) {
+	f := newFixtureOpts(t, func(c *serverConfig) { c.Cache.MaxBytes = 8 << 20 }, func(vo *verifier.Options, _ *serverOptions) {
 		vo.MaxTokenSize = 96 << 10
 	})
 	groups := make([]string, 200)

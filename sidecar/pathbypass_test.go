@@ -8,7 +8,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/tokengate/tokengate/sidecar"
+	"github.com/tokengate/tokengate/gate"
 )
 
 // Route rules fooled by the path: the request target the proxy forwards
@@ -23,8 +23,8 @@ import (
 // and a non-ASCII path) need the admin scope, everything else is public. A path
 // that misses the "/admin" rule falls into the public one, so any
 // mis-normalisation shows up as a 200 without a token.
-func bypassRoutes(c *sidecar.Config) {
-	c.Routes = []sidecar.Route{
+func bypassRoutes(c *serverConfig) {
+	c.Routes = []gate.Route{
 		{Prefix: "/admin", Scopes: []string{"admin"}},
 		{Prefix: "/caf%C3%A9", Scopes: []string{"admin"}}, // "/café"
 		{Prefix: "/keys", Scopes: []string{"admin"}},
@@ -203,8 +203,8 @@ func TestRouteRulesNotBypassedByPathTricks(t *testing.T) {
 // never match and is refused when the configuration is loaded.
 func TestRoutePrefixesNeedNormalisedForm(t *testing.T) {
 	for _, prefix := range []string{"/caf\xc3\xa9", "/admin;x", "/%61dmin", "/a\\b", "/a%2Fb", "/a/../b"} {
-		cfg := sidecar.DefaultConfig()
-		cfg.Routes = []sidecar.Route{{Prefix: prefix, Scopes: []string{"admin"}}}
+		cfg := gate.DefaultConfig()
+		cfg.Routes = []gate.Route{{Prefix: prefix, Scopes: []string{"admin"}}}
 		if err := cfg.Validate(); err == nil {
 			t.Errorf("route prefix %q accepted", prefix)
 		}

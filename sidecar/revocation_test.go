@@ -18,7 +18,6 @@ import (
 
 	"github.com/tokengate/tokengate/internal/testenv"
 	"github.com/tokengate/tokengate/revocation"
-	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/verifier"
 )
 
@@ -38,8 +37,8 @@ func admin(f *fixture, method, uri, body, token string) (int, string) {
 	return ctx.Response.StatusCode(), string(ctx.Response.Body())
 }
 
-func withRevocations(store *revocation.Store, token string) func(*verifier.Options, *sidecar.Options) {
-	return func(_ *verifier.Options, o *sidecar.Options) {
+func withRevocations(store *revocation.Store, token string) func(*verifier.Options, *serverOptions) {
+	return func(_ *verifier.Options, o *serverOptions) {
 		o.Revocations = store
 		o.AdminToken = []byte(token)
 	}
@@ -228,7 +227,7 @@ func newReplica(t *testing.T, addr, prefix, name string) *replica {
 	go func() { sy.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; c.Close() })
 	// Real clocks: Redis TTLs are real time.
-	f := newFixtureOpts(t, nil, func(vo *verifier.Options, so *sidecar.Options) {
+	f := newFixtureOpts(t, nil, func(vo *verifier.Options, so *serverOptions) {
 		vo.Now, so.Now = nil, nil
 		so.Revocations, so.RevocationSync, so.AdminToken = store, sy, []byte("admin-secret")
 	})

@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/tokengate/tokengate/revocation"
 )
+
+var bearerPrefix = []byte("bearer ")
 
 // maxAdminBody bounds admin request bodies (one revocation rule).
 const maxAdminBody = 64 << 10
@@ -60,7 +63,7 @@ func (s *Server) adminAuthorized(ctx *fasthttp.RequestCtx) bool {
 		return false
 	}
 	h := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
-	if len(h) > len(bearerPrefix) && asciiEqualFold(h[:len(bearerPrefix)], bearerPrefix) &&
+	if len(h) > len(bearerPrefix) && bytes.EqualFold(h[:len(bearerPrefix)], bearerPrefix) &&
 		subtle.ConstantTimeCompare(h[len(bearerPrefix):], s.adminToken) == 1 {
 		return true
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/revocation"
-	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/signer"
 	"github.com/tokengate/tokengate/verifier"
 )
@@ -31,7 +30,7 @@ func TestSecretsNeverInResponsesOrLogs(t *testing.T) {
 	var logs syncBuf
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	store := revocation.NewStore(revocation.Options{Logger: logger})
-	f := newFixtureOpts(t, nil, func(vo *verifier.Options, so *sidecar.Options) {
+	f := newFixtureOpts(t, nil, func(vo *verifier.Options, so *serverOptions) {
 		so.Logger, so.Revocations, so.AdminToken = logger, store, []byte("admin-token-0123456789")
 	})
 	verifyURL, adminURL := serve(t, f)

@@ -13,7 +13,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/tokengate/tokengate/keyring"
-	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/signer"
 	"github.com/tokengate/tokengate/verifier"
 )
@@ -55,8 +54,8 @@ func (b *blockingRefetch) await(t *testing.T, n int) {
 // and returns the /verify address and a token that blocks.
 func shedServer(t *testing.T, maxInFlight int, b *blockingRefetch) (*fixture, string, string) {
 	t.Helper()
-	f := newFixtureOpts(t, func(c *sidecar.Config) { c.Limits.MaxInFlight = maxInFlight },
-		func(_ *verifier.Options, o *sidecar.Options) { o.Refetch = b.refetch })
+	f := newFixtureOpts(t, func(c *serverConfig) { c.Limits.MaxInFlight = maxInFlight },
+		func(_ *verifier.Options, o *serverOptions) { o.Refetch = b.refetch })
 	u, _ := serve(t, f)
 	t.Cleanup(b.unblock) // runs before serve's Shutdown, which waits for in-flight requests
 	addr := strings.TrimPrefix(u, "http://")

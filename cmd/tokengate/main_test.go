@@ -97,14 +97,14 @@ func TestKeygenMintVerify(t *testing.T) {
 				t.Fatalf("mint: %d %s", code, stderr)
 			}
 			code, out, stderr := runCLI("verify", "--config", cfg, strings.TrimSpace(tok))
-			if code != 0 || !strings.Contains(out, `"sub": "alice"`) || !strings.Contains(out, `"kid": "`+k.kid+`"`) {
+			if code != 0 || !strings.Contains(out, `"sub": "alice"`) || !strings.Contains(out, `kid "`+k.kid+`"`) || !strings.Contains(out, "X-Auth-Subject: alice") {
 				t.Fatalf("verify: %d %s %s", code, out, stderr)
 			}
 			// A token for another audience names the reason.
 			args[4] = `{"sub":"alice","aud":"other"}`
 			_, tok, _ = runCLI(args...)
 			code, out, _ = runCLI("verify", "--config", cfg, strings.TrimSpace(tok))
-			if code != 1 || !strings.Contains(out, "invalid: audience not accepted (audience)") {
+			if code != 1 || !strings.Contains(out, "401 denied: audience not accepted (rejected, audience)") {
 				t.Fatalf("verify wrong audience: %d %s", code, out)
 			}
 		})

@@ -10,14 +10,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"reflect"
 	"syscall"
 	"time"
 
+	"github.com/tokengate/tokengate/build"
 	"github.com/tokengate/tokengate/config"
-	"github.com/tokengate/tokengate/jwe"
 	"github.com/tokengate/tokengate/keyring"
-	"github.com/tokengate/tokengate/sidecar"
 )
 
 const (
@@ -64,36 +62,16 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := cfg.Logger(stderr)
-	kc := cfg.Keyring()
-	kc.Logger = log
-	ring, err := keyring.New(kc)
+	parts, err := build.New(cfg, build.Options{Logger: log})
 	if err != nil {
 		return err
 	}
-	// Refresh loops of the identity providers (no-op without any).
-	ring.Start(context.Background())
-	defer ring.Close()
-	token, err := adminToken(cfg)
+	defer parts.Close()
+	srv, err := parts.Sidecar()
 	if err != nil {
 		return err
 	}
-	dec, err := newDecrypter(cfg)
-	if err != nil {
-		return err
-	}
-	revs, err := startRevocations(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer revs.stop()
-	srv, err := sidecar.New(cfg.Sidecar(), cfg.VerifierOptions(), sidecar.Options{
-		Keys: ring, Logger: log,
-		Revocations: revs.store, RevocationSync: revs.sync, AdminToken: token,
-		Refetch: ring.Refetch, Decrypter: dec, RequireEncryption: cfg.Decryption.Require,
-	})
-	if err != nil {
-		return err
-	}
+	parts.Start(context.Background())
 	vln, err := net.Listen("tcp", cfg.Listen.Verify)
 	if err != nil {
 		return err
@@ -103,15 +81,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		vln.Close()
 		return err
 	}
-
-	watch := newWatcher(ring, log)
-	if cfg.WatchKeys {
-		watch.start()
-	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(vln, aln) }()
 	log.Info("tokengate ready", "verify", vln.Addr().String(), "admin", aln.Addr().String(),
-		"keys", ring.Snapshot().Len(), "generation", ring.Snapshot().Generation())
+		"keys", parts.Keys.Snapshot().Len(), "generation", parts.Keys.Snapshot().Generation())
 	if cfg.DevKeysDir() != "" {
 		printDevHint(stdout, cfg, vln.Addr().String())
 	}
@@ -122,16 +95,13 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	for {
 		select {
 		case err := <-served:
-			watch.stop()
 			return err
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
-				cfg = reload(*cfgPath, cfg, ring, srv, watch, log)
-				reloadDecryption(cfg, dec, srv, log)
+				reload(*cfgPath, parts, log)
 				continue
 			}
 			log.Info("shutting down", "signal", sig.String())
-			watch.stop()
 			ctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 			err := srv.Shutdown(ctx)
 			cancel()
@@ -145,90 +115,16 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 }
 
 // reload is SIGHUP: load and validate the configuration again, then switch
-// keys and policy. Anything wrong keeps the running configuration and is
-// logged; the returned config is the one in force afterwards.
-func reload(path string, running *config.Config, ring *keyring.Ring, srv *sidecar.Server, w *watcher, log *slog.Logger) *config.Config {
+// keys, policy and decryption keys. Anything wrong keeps the running
+// configuration and is logged.
+func reload(path string, parts *build.Parts, log *slog.Logger) {
 	next, err := loadConfig(path, false)
-	if err == nil {
-		err = next.Sidecar().Validate()
-	}
 	if err != nil {
 		log.Error("configuration reload failed; keeping the running configuration", "error", err)
-		return running
-	}
-	if !reflect.DeepEqual(next.Keyring().Sources, running.Keyring().Sources) {
-		err = ring.Reconfigure(next.Keyring().Sources)
-	} else {
-		err = ring.Reload()
-	}
-	if err != nil {
-		log.Error("key reload failed; keeping the running configuration and keys", "error", err)
-		return running
-	}
-	if err := srv.Apply(next.Sidecar(), next.VerifierOptions()); err != nil {
-		log.Error("configuration reload failed; keeping the running policy", "error", err)
-		return running
-	}
-	w.stop()
-	if next.WatchKeys {
-		w.start()
-	}
-	if next.Listen != running.Listen || next.Limits != running.Limits {
-		log.Warn("listen addresses and limits change only on restart")
-	}
-	if next.Revocation != running.Revocation || next.Admin != running.Admin {
-		log.Warn("revocation and admin settings change only on restart")
-	}
-	log.Info("configuration reloaded", "keys", ring.Snapshot().Len(), "generation", ring.Snapshot().Generation())
-	return next
-}
-
-// reloadDecryption reads the decryption keys again on SIGHUP; a broken
-// file keeps the running keys. The cache is cleared so that no token
-// decrypted with a removed key is served from it.
-func reloadDecryption(cfg *config.Config, dec *jwe.Decrypter, srv *sidecar.Server, log *slog.Logger) {
-	if dec == nil {
-		if len(cfg.Decryption.Keys) > 0 {
-			log.Warn("decryption keys added: encrypted tokens are accepted only after a restart")
-		}
 		return
 	}
-	ks, err := loadDecryptionKeys(cfg)
-	if err != nil {
-		log.Error("decryption key reload failed; keeping the running keys", "error", err)
-		return
-	}
-	dec.SetKeySet(ks)
-	srv.ClearCache()
-	log.Info("decryption keys reloaded", "keys", ks.Len())
-}
-
-// watcher runs keyring.Watch in the background and can restart it.
-type watcher struct {
-	ring   *keyring.Ring
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func newWatcher(r *keyring.Ring, log *slog.Logger) *watcher { return &watcher{ring: r, log: log} }
-
-func (w *watcher) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel, w.done = cancel, make(chan struct{})
-	go func() {
-		defer close(w.done)
-		if err := w.ring.Watch(ctx); err != nil {
-			w.log.Error("watching key files failed; reload with SIGHUP", "error", err)
-		}
-	}()
-}
-
-func (w *watcher) stop() {
-	if w.cancel != nil {
-		w.cancel()
-		<-w.done
-		w.cancel = nil
+	if err := parts.Reload(next); err != nil {
+		log.Error(err.Error())
 	}
 }
 

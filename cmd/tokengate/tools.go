@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokengate/tokengate/build"
 	"github.com/tokengate/tokengate/keyring"
-	"github.com/tokengate/tokengate/verifier"
 )
 
 func runKeygen(args []string, stdout, stderr io.Writer) error {
@@ -139,7 +139,7 @@ func encryptToken(tok, keyFile, algName, encName, kid string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("--encrypt-enc: unsupported %q", encName)
 	}
-	keys, err := readDecryptionKey(keyFile, kid, alg)
+	keys, err := build.ReadDecryptionKey(keyFile, kid, alg)
 	if err != nil {
 		return "", fmt.Errorf("--encrypt %s: %w", keyFile, err)
 	}
@@ -172,76 +172,4 @@ func buildClaims(in []byte, now time.Time, ttl time.Duration) ([]byte, error) {
 		c["exp"] = now.Add(ttl).Unix()
 	}
 	return json.Marshal(c)
-}
-
-func runVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "[--config FILE] TOKEN", stderr)
-	cfgPath := fs.String("config", "", "configuration file (default: the built-in config.yaml)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitError{2}
-	}
-	cfg, err := loadConfig(*cfgPath, false)
-	if err != nil {
-		return err
-	}
-	ring, err := keyring.New(cfg.Keyring())
-	if err != nil {
-		return err
-	}
-	v, err := verifier.New(ring, cfg.VerifierOptions())
-	if err != nil {
-		return err
-	}
-	r := verifier.AcquireResult()
-	defer verifier.ReleaseResult(r)
-	if err := v.Verify(r, []byte(strings.TrimSpace(fs.Arg(0)))); err != nil {
-		var ve *verifier.Error
-		label := "invalid_token"
-		if errors.As(err, &ve) {
-			label = ve.Class().Label()
-		}
-		fmt.Fprintf(stdout, "invalid: %s (%s)\n", verifier.Reason(err), label)
-		return exitError{1}
-	}
-	var claims any
-	if err := json.Unmarshal(r.Payload(), &claims); err != nil {
-		return err
-	}
-	out, _ := json.MarshalIndent(map[string]any{
-		"valid":  true,
-		"alg":    r.Alg(),
-		"kid":    r.Key().ID(),
-		"client": r.Key().Client(),
-		"claims": claims,
-	}, "", "  ")
-	fmt.Fprintln(stdout, string(out))
-	return nil
-}
-
-func runCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "[--config FILE]", stderr)
-	cfgPath := fs.String("config", "", "configuration file (default: the built-in config.yaml)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*cfgPath, false)
-	if err != nil {
-		return err
-	}
-	if err := cfg.Sidecar().Validate(); err != nil {
-		return err
-	}
-	ring, err := keyring.New(cfg.Keyring())
-	if err != nil {
-		return err
-	}
-	if _, err := verifier.New(ring, cfg.VerifierOptions()); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "configuration OK: %d keys, /verify on %s, admin on %s\n", ring.Snapshot().Len(), cfg.Listen.Verify, cfg.Listen.Admin)
-	return nil
 }
