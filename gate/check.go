@@ -24,7 +24,7 @@ func (g *Gate) Check(req *Request, now time.Time, d *Decision) {
 	d.reset(st)
 	g.check(st, req, now, d)
 	if g.opts.Observer != nil {
-		g.opts.Observer.Observe(d)
+		g.opts.Observer.Observe(req, d)
 	}
 }
 

@@ -129,12 +129,13 @@ func ReleaseDecision(d *Decision) {
 	decisionPool.Put(d)
 }
 
-// Observer is told about every decision, once Check has made it: metrics
-// and access logs. It runs on the request path, so it must be fast, must
-// not block, and must not keep d (copy what it needs; d.Token may be
-// kept).
+// Observer is told about every decision, once Check has made it, with the
+// request it was made for: metrics and access logs. It runs on the
+// request path, so it must be fast, must not block, and must keep neither
+// r nor d nor any of their byte slices (copy what it needs; d.Token may
+// be kept).
 type Observer interface {
-	Observe(d *Decision)
+	Observe(r *Request, d *Decision)
 }
 
 // Token is what the gate keeps of a verified token: the headers it

@@ -18,6 +18,11 @@ type Request struct {
 	// Target is the raw request target: an origin-form path with an
 	// optional query ("/orders/7?x=1"), before any decoding.
 	Target []byte
+	// TraceParent and RequestID are the W3C traceparent and X-Request-Id
+	// header values when the proxy sends them (nil otherwise), for access
+	// logs; they play no part in the decision.
+	TraceParent []byte
+	RequestID   []byte
 
 	// auth holds the Authorization header values: the first, and how
 	// many there were (two are refused, so only the count matters past
@@ -31,7 +36,7 @@ type Request struct {
 
 // Reset empties r for the next request, keeping its buffers.
 func (r *Request) Reset() {
-	r.Method, r.Target, r.auth, r.nAuth = nil, nil, nil, 0
+	r.Method, r.Target, r.TraceParent, r.RequestID, r.auth, r.nAuth = nil, nil, nil, nil, nil, 0
 	clear(r.cookies)
 	r.cookies = r.cookies[:0]
 }

@@ -93,7 +93,7 @@ func (m *Registry) AttachGate(g *gate.Gate) { m.gate.Store(g) }
 func (m *Registry) SetInFlight(f func() int64) { m.inFlight.Store(&f) }
 
 // Observe counts one decision (gate.Observer).
-func (m *Registry) Observe(d *gate.Decision) {
+func (m *Registry) Observe(_ *gate.Request, d *gate.Decision) {
 	switch d.Cache {
 	case gate.CacheHit:
 		m.cacheHits.Inc()
