@@ -97,6 +97,7 @@ type Config struct {
 	JWKS       JWKS       `mapstructure:"jwks"`
 	Headers    Headers    `mapstructure:"headers"`
 	Routes     []Route    `mapstructure:"routes"`
+	Paths      Paths      `mapstructure:"paths"`
 	Cache      Cache      `mapstructure:"cache"`
 	Decryption Decryption `mapstructure:"decryption"`
 	Admin      Admin      `mapstructure:"admin"`
@@ -271,6 +272,13 @@ type Route struct {
 	Scopes  []string            `mapstructure:"scopes"`
 	Claims  map[string][]string `mapstructure:"claims"`
 	Public  bool                `mapstructure:"public"`
+}
+
+// Paths says how request paths are read before routes are matched.
+type Paths struct {
+	// AllowASCIILookalikes accepts non-ASCII characters whose NFKC form
+	// holds ASCII (full-width letters, circled digits); refused by default.
+	AllowASCIILookalikes bool `mapstructure:"allow_ascii_lookalikes"`
 }
 
 // Cache sizes the verified-token cache.

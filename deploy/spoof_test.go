@@ -230,8 +230,16 @@ func TestForgedOriginalURIIgnoredByRecipes(t *testing.T) {
 					if resp.StatusCode != tc.status {
 						t.Errorf("status %d, want %d; body %q", resp.StatusCode, tc.status, body)
 					}
-					if _, reached := g.app.request(id); reached != (tc.status == 200) {
+					seen, reached := g.app.request(id)
+					if reached != (tc.status == 200) {
 						t.Errorf("request reached the app: %v, want %v", reached, tc.status == 200)
+					}
+					// Issue 12 item 12: the application, which may read
+					// them too, never gets the client's copies.
+					for _, h := range []string{"X-Original-Uri", "X-Original-Method", "X-Forwarded-Uri", "X-Forwarded-Method"} {
+						if v := seen.header.Values(h); len(v) > 0 {
+							t.Errorf("the app got the client's %s: %q", h, v)
+						}
 					}
 				})
 			}
@@ -284,6 +292,22 @@ func TestRecipesKeepRouteRulesOnTrickyPaths(t *testing.T) {
 		"/admin%G1",
 		"http://example.test/admin/users",
 		"http://example.test/public/../admin/users",
+		// Issue 12 item 12: read as /admin by applications that decode
+		// before splitting, trim trailing dots and spaces (IIS), decode
+		// overlong UTF-8, or normalise with NFKC.
+		"/admin%23",
+		"/admin%23/x",
+		"/admin%3Fx",
+		"/admin%3fx=/../../public",
+		"/admin.",
+		"/admin./users",
+		"/admin%2e",
+		"/admin%20",
+		"/admin%20/users",
+		"/public/%c0%ae%c0%ae/admin",
+		"/public/..%c0%afadmin",
+		"/%EF%BD%81dmin",
+		"/%EF%BC%A1%EF%BC%A4%EF%BC%AD%EF%BC%A9%EF%BC%AE/users",
 	}
 	// Controls: the same proxy does let public paths through.
 	public := []string{"/public/x", "/public/./x", "/%70ublic/x", "/public/x?next=/admin"}

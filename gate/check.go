@@ -30,7 +30,7 @@ func (g *Gate) Check(req *Request, now time.Time, d *Decision) {
 
 func (g *Gate) check(st *state, req *Request, now time.Time, d *Decision) {
 	var ok bool
-	d.path, ok = normalizePath(d.path[:0], req.Target)
+	d.path, ok = normalizePath(d.path[:0], req.Target, !st.cfg.AllowASCIILookalikes)
 	if !ok {
 		g.refuse(st, d, BadRequest, statusForbidden, ErrBadPath)
 		return

@@ -35,6 +35,11 @@ type Config struct {
 	// Routes are checked in order against the request's method and
 	// normalised path; the first whose prefix and method match applies.
 	Routes []Route
+	// AllowASCIILookalikes accepts paths holding non-ASCII characters
+	// whose compatibility normalisation (NFKC) contains ASCII, such as
+	// full-width letters. By default they are refused: an application
+	// that normalises paths with NFKC reads "/ａdmin" as "/admin".
+	AllowASCIILookalikes bool
 	// Cache of verified tokens.
 	Cache CacheConfig
 }
@@ -182,7 +187,7 @@ func (r Route) validate(i int) []error {
 	var errs []error
 	if !strings.HasPrefix(r.Prefix, "/") {
 		errs = append(errs, fmt.Errorf("gate: routes[%d].prefix: %q must start with /", i, r.Prefix))
-	} else if norm, ok := normalizePath(nil, []byte(r.Prefix)); !ok || (string(norm) != strings.TrimSuffix(r.Prefix, "/") && r.Prefix != "/") {
+	} else if norm, ok := normalizePath(nil, []byte(r.Prefix), false); !ok || (string(norm) != strings.TrimSuffix(r.Prefix, "/") && r.Prefix != "/") {
 		errs = append(errs, fmt.Errorf("gate: routes[%d].prefix: %q is not a normalised path (want %q)", i, r.Prefix, norm))
 	}
 	for _, m := range r.Methods {

@@ -273,3 +273,37 @@ func TestForbiddenSaysWhichRule(t *testing.T) {
 		t.Errorf("claim rule label %q", gate.Label(d.Err))
 	}
 }
+
+// TestPathsApplicationsReadAsProtected (issue 12 item 12): with /admin
+// protected, these reached the application as public paths, and
+// applications read them as /admin: a decoded '#' or '?' cuts the path,
+// IIS trims trailing dots and spaces, lenient decoders read overlong
+// UTF-8, NFKC turns full-width letters into ASCII. Each is refused.
+func TestPathsApplicationsReadAsProtected(t *testing.T) {
+	routes := func(c *gate.Config) {
+		c.Routes = []gate.Route{{Prefix: "/admin", Scopes: []string{"admin"}}, {Prefix: "/", Public: true}}
+	}
+	e := newEnv(t, routes)
+	for _, p := range []string{
+		"/admin%23", "/admin%3Fx", "/admin%3f", "/admin.", "/admin%2e", "/admin%2E", "/admin%20", "/admin...",
+		"/public/%c0%ae%c0%ae/admin", "/public/..%c0%afadmin", "/%c0%aeadmin", "/admin%ff", "/adm%c3in",
+		"/%EF%BD%81dmin", "/%EF%BD%81%EF%BD%84%EF%BD%8D%EF%BD%89%EF%BD%8E",
+	} {
+		d := e.check(req{target: p})
+		if d.Status != 403 || !errors.Is(d.Err, gate.ErrBadPath) {
+			t.Errorf("%q: %d %q, want 403 invalid_request", p, d.Status, d.Reason)
+		}
+	}
+	// Legitimate neighbours stay as they were.
+	for p, want := range map[string]int{"/admin.json": 200, "/v1.2/x": 200, "/caf%C3%A9": 200, "/admin": 401, "/Admin/x": 401} {
+		if d := e.check(req{target: p}); d.Status != want {
+			t.Errorf("%q: %d %q, want %d", p, d.Status, d.Reason, want)
+		}
+	}
+	// paths.allow_ascii_lookalikes turns the NFKC refusal off: the
+	// full-width path is then a path of its own (public here).
+	lax := newEnv(t, func(c *gate.Config) { routes(c); c.AllowASCIILookalikes = true })
+	if d := lax.check(req{target: "/%EF%BD%81dmin"}); d.Status != 200 {
+		t.Errorf("full-width path with lookalikes allowed: %d %q", d.Status, d.Reason)
+	}
+}

@@ -1,6 +1,11 @@
 package gate
 
-import "bytes"
+import (
+	"bytes"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
 
 // normalizePath turns the original request target into the canonical path
 // that route rules are matched against, appending it to dst. ok is false
@@ -32,6 +37,20 @@ import "bytes"
 //     "/admin;x" is "/admin";
 //   - an encoded '%' (%25): a server that decodes twice reads "/%2561dmin"
 //     as "/admin";
+//   - an encoded '#' or '?' (%23, %3F): a server that decodes before it
+//     splits reads "/admin%3Fx" as "/admin" with a query, and "/admin%23"
+//     as "/admin" with a fragment;
+//   - bytes that are not valid UTF-8 once decoded, raw or encoded (RFC
+//     3629 §3): overlong forms such as %C0%AE ('.') and %C0%AF ('/') are
+//     read as those characters by lenient decoders (the IIS "Unicode"
+//     traversal);
+//   - a segment that ends in '.' or a space, raw or encoded ("/admin.",
+//     "/admin%2e", "/admin%20"): Windows and IIS drop them, so "/admin."
+//     is "/admin" there ("." and ".." segments are resolved, not refused);
+//   - with refuseLookalikes, a non-ASCII character whose compatibility
+//     normalisation (NFKC, UAX #15) contains ASCII: the full-width
+//     "%EF%BD%81dmin" is "admin" to an application that normalises with
+//     NFKC (and so is "ſ" for "s", the Kelvin sign for "K");
 //   - control characters and spaces, raw or encoded (%00 cuts the path
 //     short in C code), except an encoded space (%20), kept as is;
 //   - an invalid or truncated encoding ("%", "%2", "%G1");
@@ -46,7 +65,7 @@ import "bytes"
 // (matchPrefix).
 //
 // normalizePath allocates only when dst must grow.
-func normalizePath(dst, target []byte) ([]byte, bool) {
+func normalizePath(dst, target []byte, refuseLookalikes bool) ([]byte, bool) {
 	// A request target never carries a fragment (RFC 9112 §3.2; "#" is
 	// not allowed raw in a path or query, RFC 3986 §3.3-3.4). A raw "#"
 	// means a proxy passed something a browser would not send, and
@@ -75,6 +94,7 @@ func normalizePath(dst, target []byte) ([]byte, bool) {
 		segStart := len(dst)
 		dst = append(dst, '/')
 		nonASCII := false // the segment holds an encoded byte >= 0x80
+		var u utf8State
 		for i < len(target) && target[i] != '/' {
 			c := target[i]
 			if c == '%' {
@@ -82,6 +102,9 @@ func normalizePath(dst, target []byte) ([]byte, bool) {
 					return dst[:start], false
 				}
 				d := byte(unhex(target[i+1])<<4 | unhex(target[i+2]))
+				if d == '#' || d == '?' || !u.next(d) {
+					return dst[:start], false
+				}
 				switch pathClass[d] {
 				case classRaw:
 					if !isUnreserved(d) {
@@ -104,6 +127,9 @@ func normalizePath(dst, target []byte) ([]byte, bool) {
 				i += 3
 				continue
 			}
+			if !u.next(c) {
+				return dst[:start], false
+			}
 			switch pathClass[c] {
 			case classRaw:
 				dst = append(dst, c)
@@ -115,7 +141,13 @@ func normalizePath(dst, target []byte) ([]byte, bool) {
 			}
 			i++
 		}
+		if !u.complete() {
+			return dst[:start], false
+		}
 		if nonASCII {
+			if refuseLookalikes && hasASCIILookalike(dst[segStart+1:]) {
+				return dst[:start], false
+			}
 			dst = dst[:segStart+1+foldLookalikes(dst[segStart+1:])]
 		}
 		switch seg := dst[segStart+1:]; {
@@ -127,6 +159,8 @@ func normalizePath(dst, target []byte) ([]byte, bool) {
 			}
 			depth--
 			dst = dst[:segStarts[depth]]
+		case trimmedByWindows(seg):
+			return dst[:start], false
 		default:
 			if depth == len(segStarts) {
 				return dst[:start], false
@@ -247,4 +281,103 @@ func matchPrefix(path []byte, prefix string) bool {
 		}
 	}
 	return len(path) == len(prefix) || path[len(prefix)] == '/'
+}
+
+// trimmedByWindows reports whether Windows and IIS would drop the end of a
+// (canonically encoded) segment: a trailing '.' or space. The "." and
+// ".." segments are handled before this is asked.
+func trimmedByWindows(seg []byte) bool {
+	n := len(seg)
+	return n > 0 && seg[n-1] == '.' || n >= 3 && string(seg[n-3:]) == "%20"
+}
+
+// utf8State validates a segment's decoded bytes as UTF-8 one byte at a
+// time (RFC 3629 §4 syntax: no overlong forms, no surrogates, nothing
+// above U+10FFFF), without decoding into a buffer.
+type utf8State struct {
+	need   uint8 // continuation bytes still expected
+	lo, hi byte  // range of the next continuation byte
+}
+
+func (u *utf8State) next(b byte) bool {
+	if u.need > 0 {
+		if b < u.lo || b > u.hi {
+			return false
+		}
+		u.need--
+		u.lo, u.hi = 0x80, 0xBF
+		return true
+	}
+	u.lo, u.hi = 0x80, 0xBF
+	switch {
+	case b < 0x80:
+	case b >= 0xC2 && b <= 0xDF:
+		u.need = 1
+	case b == 0xE0:
+		u.need, u.lo = 2, 0xA0
+	case b >= 0xE1 && b <= 0xEC, b == 0xEE, b == 0xEF:
+		u.need = 2
+	case b == 0xED:
+		u.need, u.hi = 2, 0x9F
+	case b == 0xF0:
+		u.need, u.lo = 3, 0x90
+	case b >= 0xF1 && b <= 0xF3:
+		u.need = 3
+	case b == 0xF4:
+		u.need, u.hi = 3, 0x8F
+	default: // a continuation byte first, C0, C1, F5 and above
+		return false
+	}
+	return true
+}
+
+func (u *utf8State) complete() bool { return u.need == 0 }
+
+// hasASCIILookalike reports whether a (canonically encoded, valid UTF-8)
+// segment holds a non-ASCII character whose compatibility decomposition
+// (NFKC, UAX #15) contains an ASCII character: full-width and other
+// compatibility forms of letters, digits and punctuation ("ａ" is "a",
+// "①" is "1", "℡" is "TEL"). Each character is normalised on its own,
+// which is conservative: one that would recombine with a following mark
+// into a non-ASCII letter is refused too.
+func hasASCIILookalike(seg []byte) bool {
+	var buf [utf8.UTFMax]byte
+	for r := 0; r < len(seg); {
+		if seg[r] != '%' {
+			r++
+			continue
+		}
+		// Decode one encoded character: its lead byte says how many
+		// encoded bytes follow (validated by utf8State already).
+		n := 0
+		for n < len(buf) && r+2 < len(seg) && seg[r] == '%' {
+			b := byte(unhex(seg[r+1])<<4 | unhex(seg[r+2]))
+			if n > 0 && b&0xC0 != 0x80 {
+				break
+			}
+			if n == 0 && b < 0x80 {
+				break
+			}
+			buf[n] = b
+			n++
+			r += 3
+			if utf8.FullRune(buf[:n]) {
+				break
+			}
+		}
+		if n == 0 {
+			r += 3 // an encoded ASCII byte
+			continue
+		}
+		if norm.NFKC.IsNormal(buf[:n]) {
+			continue // its NFKC form is itself: not ASCII
+		}
+		var out [4 * utf8.UTFMax]byte
+		for _, c := range norm.NFKC.Append(out[:0], buf[:n]...) {
+			if c < 0x80 {
+				return true
+			}
+		}
+	}
+	return false
 }

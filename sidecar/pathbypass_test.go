@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/tokengate/tokengate/gate"
 )
@@ -132,11 +133,37 @@ var bypassCases = []struct {
 	{"non-ASCII letter is another path", "/adm\xc3\xaen", public}, // î
 
 	// The non-ASCII letters that case mapping turns into ASCII ones.
-	{"dotless i, raw", "/adm\xc4\xb1n", adminRule},             // ı → I
-	{"dotless i, encoded", "/adm%c4%b1n", adminRule},           // ı → I
-	{"dotted capital I", "/ADM\xc4\xb0N/users", adminRule},     // İ → i
-	{"long s", "/key\xc5\xbf", adminRule},                      // ſ → S
-	{"Kelvin sign, half encoded", "/\xe2%84%aaeys", adminRule}, // K → k
+	{"dotless i, raw", "/adm\xc4\xb1n", adminRule},         // ı → I
+	{"dotless i, encoded", "/adm%c4%b1n", adminRule},       // ı → I
+	{"dotted capital I", "/ADM\xc4\xb0N/users", adminRule}, // İ → i
+	// ſ and K also have ASCII compatibility forms (NFKC), which are
+	// refused by default (see below).
+	{"long s", "/key\xc5\xbf", denied},                      // ſ → S, NFKC s
+	{"Kelvin sign, half encoded", "/\xe2%84%aaeys", denied}, // K → k, NFKC K
+
+	// Issue 12 item 12: paths tokengate matched as public that
+	// applications read as /admin.
+	{"encoded fragment", "/admin%23", denied},
+	{"encoded fragment hiding dot segments", "/public/x%23/../../admin", denied},
+	{"encoded question mark", "/admin%3Fx", denied},
+	{"encoded question mark, lower case", "/admin%3fx=/../public", denied},
+	{"trailing dot (IIS)", "/admin.", denied},
+	{"trailing dots (IIS)", "/admin../users", denied},
+	{"encoded trailing dot (IIS)", "/admin%2e", denied},
+	{"trailing space, encoded (IIS)", "/admin%20", denied},
+	{"trailing space and dot, encoded", "/admin%20.", denied},
+	{"overlong dot", "/public/%c0%ae%c0%ae/admin", denied},
+	{"overlong slash", "/public/..%c0%afadmin", denied},
+	{"overlong dot, three bytes", "/public/%e0%80%ae%e0%80%ae/admin", denied},
+	{"raw overlong dot", "/public/\xc0\xae\xc0\xae/admin", denied},
+	{"lone continuation byte", "/admin%80", denied},
+	{"truncated sequence", "/adm%c3", denied},
+	{"encoded surrogate", "/admin%ed%a0%80", denied},
+	{"above U+10FFFF", "/admin%f4%90%80%80", denied},
+	{"full-width a (NFKC)", "/%EF%BD%81dmin", denied},
+	{"full-width ADMIN, raw (NFKC)", "/\xef\xbc\xa1\xef\xbc\xa4\xef\xbc\xad\xef\xbc\xa9\xef\xbc\xae", denied},
+	{"circled digit (NFKC)", "/keys%E2%91%A0", denied},
+	{"segment with a dot inside is fine", "/admin.v2", public},
 }
 
 // TestRouteRulesNotBypassedByPathTricks sends each attack as the original
@@ -253,7 +280,11 @@ func lenientReadings(target string) []string {
 	}
 	var out []string
 	for s, n := target, 0; n < 4; n++ {
-		out = append(out, cleanLenient(s))
+		// A decoder may split the query and fragment off after decoding,
+		// decode overlong UTF-8, or normalise with NFKC.
+		for _, v := range []string{s, cutQueryFragment(s), decodeOverlong(s), norm.NFKC.String(s), norm.NFKC.String(decodeOverlong(s))} {
+			out = append(out, cleanLenient(v))
+		}
 		next := percentDecode(s)
 		if next == s {
 			break
@@ -261,6 +292,32 @@ func lenientReadings(target string) []string {
 		s = next
 	}
 	return out
+}
+
+func cutQueryFragment(s string) string {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// decodeOverlong reads overlong UTF-8 forms of ASCII characters as those
+// characters, as lenient decoders do ("\xc0\xae" is ".").
+func decodeOverlong(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case i+1 < len(s) && (s[i] == 0xc0 || s[i] == 0xc1) && s[i+1]&0xc0 == 0x80:
+			b.WriteByte((s[i]&0x1f)<<6 | s[i+1]&0x3f)
+			i++
+		case i+2 < len(s) && s[i] == 0xe0 && s[i+1] < 0xa0 && s[i+1]&0xc0 == 0x80 && s[i+2]&0xc0 == 0x80:
+			b.WriteByte((s[i+1]&0x3f)<<6 | s[i+2]&0x3f)
+			i += 2
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }
 
 // isScheme: RFC 3986 §3.1.
@@ -302,8 +359,9 @@ func hexVal(c byte) byte {
 }
 
 // cleanLenient: '\' is '/', NUL ends the path, ";..." is dropped from each
-// segment, dot segments resolve without ever going above the root, and
-// the result is lower case.
+// segment, trailing dots and spaces are dropped from each segment (IIS),
+// dot segments resolve without ever going above the root, and the result
+// is lower case.
 func cleanLenient(p string) string {
 	if i := strings.IndexByte(p, 0); i >= 0 {
 		p = p[:i]
@@ -313,6 +371,9 @@ func cleanLenient(p string) string {
 	for _, seg := range strings.Split(p, "/") {
 		if i := strings.IndexByte(seg, ';'); i >= 0 {
 			seg = seg[:i]
+		}
+		if seg != "." && seg != ".." {
+			seg = strings.TrimRight(seg, ". ")
 		}
 		switch seg {
 		case "", ".":
