@@ -185,3 +185,24 @@ func TestRedisRuleLetGoByReplicaWithSmallerLeeway(t *testing.T) {
 		t.Fatal("the reload dropped a rule whose token still verifies here (exp + leeway)")
 	}
 }
+
+// TestLeewayRaisedByReloadStillCovered: a configuration reload that gives
+// an issuer a larger leeway makes the verifier accept tokens longer; the
+// rules in force must follow at once.
+func TestLeewayRaisedByReloadStillCovered(t *testing.T) {
+	c := &clock{t: t0}
+	s := NewStore(Options{Now: c.Now, MaxTokenLifetime: time.Hour})
+	exp := t0.Add(time.Minute)
+	if _, err := s.Add(Entry{Kind: KindJTI, JTI: "stolen", Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	s.SetLeeway(testLeeway)
+	c.Set(exp.Add(testLeeway - time.Nanosecond))
+	if s.Sweep(); !s.Revoked(nil, nil, []byte("stolen"), 0, false, c.Now()) {
+		t.Fatal("rule not extended to the raised leeway")
+	}
+	s.SetLeeway(time.Second)
+	if s.Revoked(nil, nil, []byte("stolen"), 0, false, c.Now()) || s.Sweep() != 1 {
+		t.Fatal("rule kept past the lowered leeway")
+	}
+}

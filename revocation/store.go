@@ -62,7 +62,7 @@ const (
 // called by any number of goroutines while rules change.
 type Store struct {
 	maxLifetime time.Duration
-	leeway      time.Duration
+	leeway      atomic.Int64 // time.Duration; SetLeeway changes it
 	maxEntries  int
 	now         func() time.Time
 	log         *slog.Logger
@@ -100,14 +100,14 @@ type subRule struct {
 
 // NewStore returns an empty Store.
 func NewStore(o Options) *Store {
-	s := &Store{maxLifetime: o.MaxTokenLifetime, leeway: o.Leeway, maxEntries: o.MaxEntries, now: o.Now, log: o.Logger}
+	s := &Store{maxLifetime: o.MaxTokenLifetime, maxEntries: o.MaxEntries, now: o.Now, log: o.Logger}
 	if s.maxLifetime <= 0 {
 		s.maxLifetime = DefaultMaxTokenLifetime
 	}
 	if s.maxEntries <= 0 {
 		s.maxEntries = DefaultMaxEntries
 	}
-	s.leeway = max(s.leeway, 0)
+	s.leeway.Store(int64(max(o.Leeway, 0)))
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -123,6 +123,20 @@ func NewStore(o Options) *Store {
 
 // MaxTokenLifetime returns the configured bound on token lifetimes.
 func (s *Store) MaxTokenLifetime() time.Duration { return s.maxLifetime }
+
+// Leeway returns the leeway rules are kept for after their exp.
+func (s *Store) Leeway() time.Duration { return time.Duration(s.leeway.Load()) }
+
+// SetLeeway changes Options.Leeway, for a configuration reload. Raise it
+// before the verifier accepts the longer leeway and lower it after: a
+// rule already forgotten under the smaller leeway does not come back.
+// Rules written to Redis keep the TTL they were written with.
+func (s *Store) SetLeeway(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leeway.Store(int64(max(d, 0)))
+	s.rebuildLocked(s.now())
+}
 
 // Revoked reports whether a token with these claims is revoked at now: its
 // jti is denied, or its subject has a cutoff after its iat (or it has no
@@ -166,7 +180,7 @@ func (r subRule) denies(iat float64, hasIat bool, t int64) bool {
 // the token's NumericDate, read as a float64 by the verifier, and the
 // rule's time, and matches the wire form (whole seconds, rounded up).
 func (s *Store) forgetAt(e Entry) time.Time {
-	t := e.Expires.Add(s.leeway)
+	t := e.Expires.Add(s.Leeway())
 	if r := t.Truncate(time.Second); !r.Equal(t) {
 		return r.Add(time.Second)
 	}
@@ -208,7 +222,7 @@ func (s *Store) normalize(e Entry, now time.Time) (Entry, error) {
 		} else {
 			// The latest exp of a token that verifies now: its iat is at
 			// most the leeway ahead (the verifier refuses a later one).
-			e.Expires = now.Add(s.leeway + s.maxLifetime)
+			e.Expires = now.Add(s.Leeway() + s.maxLifetime)
 		}
 	}
 	return e, nil
