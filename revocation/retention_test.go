@@ -1,31 +1,22 @@
-package revocation_test
+package revocation
 
 import (
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokengate/tokengate/keyring"
-	"github.com/tokengate/tokengate/revocation"
 	"github.com/tokengate/tokengate/signer"
 	"github.com/tokengate/tokengate/verifier"
 )
 
 const (
-	maxLifetime = time.Hour
-	leeway      = 30 * time.Second
+	policyLifetime = time.Hour
+	policyLeeway   = 30 * time.Second
 )
 
-var posted = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+// posted is when each rule is posted.
+var posted = t0
 
 // oracle is a real verifier with the leeway the store is told about,
 // sharing the store's clock: whether a token "still verifies" is its
@@ -58,7 +49,7 @@ func newOracle(t *testing.T, c *clock) *oracle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verifier.New(snap, verifier.Options{Policy: verifier.Policy{Leeway: leeway}, Now: c.Now})
+	v, err := verifier.New(snap, verifier.Options{Policy: verifier.Policy{Leeway: policyLeeway}, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,40 +112,40 @@ func (o *oracle) verify(tok []byte, at time.Time) (claims, bool) {
 func TestRuleForgottenWhileItsTokenStillVerifies(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		rule revocation.Entry
+		rule Entry
 		// tok is a token the rule matches, the one accepted the longest.
 		tok token
 		// forget is when the store lets the rule go, after posted.
 		forget time.Duration
 	}{
 		{"jti rule with the token's exp",
-			revocation.Entry{Kind: revocation.KindJTI, JTI: "j", Expires: posted.Add(20 * time.Minute)},
+			Entry{Kind: KindJTI, JTI: "j", Expires: posted.Add(20 * time.Minute)},
 			token{sub: "u", jti: "j", iat: posted.Add(-10 * time.Minute), exp: posted.Add(20 * time.Minute)},
-			20*time.Minute + leeway},
+			20*time.Minute + policyLeeway},
 		// Without exp the rule can only go by when it was posted: the
 		// latest token that verifies then was issued by a clock running the
 		// whole leeway ahead, and lives max_token_lifetime.
 		{"jti rule without exp, token issued the leeway ahead",
-			revocation.Entry{Kind: revocation.KindJTI, JTI: "j"},
-			token{sub: "u", jti: "j", iat: posted.Add(leeway), exp: posted.Add(leeway + maxLifetime)},
-			maxLifetime + 2*leeway},
+			Entry{Kind: KindJTI, JTI: "j"},
+			token{sub: "u", jti: "j", iat: posted.Add(policyLeeway), exp: posted.Add(policyLeeway + policyLifetime)},
+			policyLifetime + 2*policyLeeway},
 		{"jti rule without exp, token without iat verifying when posted",
-			revocation.Entry{Kind: revocation.KindJTI, JTI: "j"},
-			token{sub: "u", jti: "j", exp: posted.Add(maxLifetime)},
-			maxLifetime + 2*leeway},
+			Entry{Kind: KindJTI, JTI: "j"},
+			token{sub: "u", jti: "j", exp: posted.Add(policyLifetime)},
+			policyLifetime + 2*policyLeeway},
 		{"subject cutoff, token issued the second before it",
-			revocation.Entry{Kind: revocation.KindSubject, Subject: "u", Before: posted},
-			token{sub: "u", jti: "x", iat: posted.Add(-time.Second), exp: posted.Add(maxLifetime - time.Second)},
-			maxLifetime + leeway},
+			Entry{Kind: KindSubject, Subject: "u", Before: posted},
+			token{sub: "u", jti: "x", iat: posted.Add(-time.Second), exp: posted.Add(policyLifetime - time.Second)},
+			policyLifetime + policyLeeway},
 		{"subject cutoff, token without iat verifying when posted",
-			revocation.Entry{Kind: revocation.KindSubject, Subject: "u", Before: posted},
-			token{sub: "u", jti: "x", exp: posted.Add(maxLifetime)},
-			maxLifetime + leeway},
+			Entry{Kind: KindSubject, Subject: "u", Before: posted},
+			token{sub: "u", jti: "x", exp: posted.Add(policyLifetime)},
+			policyLifetime + policyLeeway},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &clock{t: posted}
 			o := newOracle(t, c)
-			s := revocation.NewStore(revocation.Options{MaxTokenLifetime: maxLifetime, Leeway: leeway, Now: c.Now})
+			s := NewStore(Options{MaxTokenLifetime: policyLifetime, Leeway: policyLeeway, Now: c.Now})
 			tok := o.mint(t, tc.tok)
 			if _, ok := o.verify(tok, posted); !ok {
 				t.Fatal("premise: the token must verify when the rule is posted")
@@ -163,7 +154,7 @@ func TestRuleForgottenWhileItsTokenStillVerifies(t *testing.T) {
 			if _, err := s.Add(tc.rule); err != nil {
 				t.Fatal(err)
 			}
-			end := tc.tok.exp.Add(leeway)
+			end := tc.tok.exp.Add(policyLeeway)
 			last, ok := o.verify(tok, end.Add(-time.Microsecond))
 			if !ok {
 				t.Fatal("premise: the token must still verify a microsecond before exp + leeway")
