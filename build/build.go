@@ -206,6 +206,7 @@ func (p *Parts) newRevocations() error {
 	rc := p.Config.Revocation
 	p.Revocations = revocation.NewStore(revocation.Options{
 		MaxTokenLifetime: rc.MaxTokenLifetime,
+		Leeway:           maxLeeway(VerifierOptions(p.Config).Policy),
 		MaxEntries:       rc.MaxRules,
 		Logger:           p.Log,
 		Now:              p.opts.Now,
@@ -236,6 +237,17 @@ func (p *Parts) newRevocations() error {
 		Timeout: rd.Timeout, Logger: p.Log,
 	})
 	return err
+}
+
+// maxLeeway is the largest leeway p gives any issuer: revocation rules
+// must outlive exp + leeway for every token the verifier accepts.
+// (To be replaced by verifier.Policy's own maximum when it has one.)
+func maxLeeway(p verifier.Policy) time.Duration {
+	m := p.Leeway
+	for _, ip := range p.PerIssuer {
+		m = max(m, ip.Leeway)
+	}
+	return m
 }
 
 // SyncRevocationsOnce loads the rules held in Redis once, for a one-shot

@@ -78,9 +78,14 @@ func (p *Parts) Reload(next *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("key reload failed; keeping the running configuration and keys: %w", err)
 	}
+	// Revocation rules must outlive exp + leeway: raise the store's leeway
+	// before the verifier accepts more, lower it after.
+	leeway := maxLeeway(VerifierOptions(next).Policy)
+	p.Revocations.SetLeeway(max(leeway, p.Revocations.Leeway()))
 	if err := p.Gate.Apply(next.Gate(), VerifierOptions(next)); err != nil {
 		return fmt.Errorf("configuration reload failed; keeping the running policy: %w", err)
 	}
+	p.Revocations.SetLeeway(leeway)
 	p.Config = next
 	if p.watch != nil {
 		p.watch.stop()

@@ -133,8 +133,11 @@ type Admin struct {
 type Revocation struct {
 	// File is a JSON revocation file, reloaded when it changes.
 	File string `mapstructure:"file"`
-	// MaxTokenLifetime is the longest lifetime of any accepted token:
-	// rules are kept this long at most.
+	// MaxTokenLifetime is the longest lifetime (exp − iat) of any accepted
+	// token; longer-lived tokens are refused. A subject cutoff is kept
+	// until before + MaxTokenLifetime + the largest leeway, a jti rule
+	// without exp until its addition + MaxTokenLifetime + twice the
+	// leeway: after that no token they match can verify.
 	MaxTokenLifetime time.Duration `mapstructure:"max_token_lifetime"`
 	// MaxRules bounds the number of rules in memory.
 	MaxRules int             `mapstructure:"max_rules"`

@@ -10,6 +10,21 @@
 // Either rule may be scoped to one issuer ("iss"); without an issuer it
 // applies to tokens of every issuer.
 //
+// Security property: a rule outlives every moment at which a token it
+// matches could still verify. The verifier accepts a token while now <
+// exp + leeway (RFC 7519 §4.1.4 with the clock skew it allows), so a rule
+// is forgotten — swept from memory, let go by Redis's TTL, left out of
+// [Store.List] — only at the exp of the last token it matches plus
+// [Options.Leeway], the largest leeway of any issuer. For a jti rule given
+// the token's exp that is exact. For a subject cutoff, and a jti rule
+// without exp, the last token's exp is bounded through
+// [Options.MaxTokenLifetime], which holds only if the verifier refuses
+// tokens whose exp − iat exceeds it: a subject rule matches tokens with
+// iat < before, so exp < before + MaxTokenLifetime; a token that verifies
+// when a jti rule is added has iat at most the leeway ahead, so exp ≤ now
+// + Leeway + MaxTokenLifetime. A token without iat has no issue time to
+// bound: a subject cutoff denies it only while the rule is kept.
+//
 // A [Store] holds the rules of one process as an immutable snapshot behind an
 // atomic pointer: [Store.Revoked], called for every request (cache hits
 // included), is one atomic load and at most four map lookups, allocates

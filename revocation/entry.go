@@ -49,10 +49,14 @@ type Entry struct {
 	// Before is the cutoff of a KindSubject rule: tokens with "iat" before
 	// it are revoked.
 	Before time.Time
-	// Expires is when the rule may be forgotten. For a jti it is the
-	// token's own "exp" (plus the verifier's leeway); for a subject it is
-	// Before plus the longest token lifetime. Zero means "the default":
-	// the Store fills it in from Options.MaxTokenLifetime.
+	// Expires is the "exp" of the last token the rule matches: for a jti,
+	// the token's own "exp"; for a subject, Before plus the longest token
+	// lifetime. Zero means "the default", which the Store fills in from
+	// Options: Before + MaxTokenLifetime for a subject, and for a jti the
+	// latest "exp" of a token that verifies when the rule is added (now +
+	// Leeway + MaxTokenLifetime). The verifier accepts a token until its
+	// exp plus its leeway, so the Store forgets the rule only at Expires +
+	// Options.Leeway.
 	Expires time.Time
 	// Reason is free text for operators; it is never sent to clients.
 	Reason string

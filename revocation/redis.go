@@ -160,6 +160,10 @@ func (y *Sync) Add(ctx context.Context, e Entry) (Entry, error) {
 }
 
 func (y *Sync) write(ctx context.Context, e Entry) error {
+	ttl := y.store.ttl(e, y.store.now())
+	if ttl <= 0 {
+		return nil // over: no token it matches verifies any more
+	}
 	rule, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -171,7 +175,7 @@ func (y *Sync) write(ctx context.Context, e Entry) error {
 	ctx, cancel := context.WithTimeout(ctx, y.timeout)
 	defer cancel()
 	_, err = y.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SetArgs(ctx, y.redisKey(e.Key()), rule, redis.SetArgs{ExpireAt: e.Expires})
+		p.SetArgs(ctx, y.redisKey(e.Key()), rule, redis.SetArgs{TTL: ttl})
 		p.Publish(ctx, y.channel, ev)
 		return nil
 	})
@@ -437,7 +441,7 @@ func (y *Sync) checkEpoch(ctx context.Context) (int, error) {
 	if prev != "" && prev != epoch {
 		now := y.store.now()
 		for _, e := range y.store.shared() {
-			if !e.Expires.After(now) {
+			if !y.store.live(e, now) {
 				continue
 			}
 			if err := y.write(ctx, e); err != nil {

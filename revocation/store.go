@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -25,10 +26,20 @@ var ErrFull = errors.New("revocation: too many rules")
 // Options configure a Store.
 type Options struct {
 	// MaxTokenLifetime is the longest lifetime (exp − iat) of any token
-	// the sidecar accepts. A jti rule without its token's exp and every
-	// subject rule are kept this long; after that every token they could
-	// match has expired on its own. Default DefaultMaxTokenLifetime.
+	// the verifier accepts; the verifier must refuse longer-lived tokens,
+	// or a token outlives the rules that name it. A subject rule matches
+	// tokens whose exp is at most Before + MaxTokenLifetime, a jti rule
+	// without its token's exp tokens whose exp is at most its addition +
+	// Leeway + MaxTokenLifetime (see Entry.Expires). Default
+	// DefaultMaxTokenLifetime.
 	MaxTokenLifetime time.Duration
+	// Leeway is the largest clock skew the verifier tolerates on "exp" and
+	// "iat", over every issuer's policy. The verifier accepts a token
+	// while now < exp + Leeway, so a rule is forgotten only at the exp of
+	// the last token it matches plus Leeway (rounded up to the second): in
+	// memory, in the Redis TTL, in List. Zero means the verifier allows no
+	// skew.
+	Leeway time.Duration
 	// MaxEntries bounds the number of rules; Add beyond it fails with
 	// ErrFull (file loads fail likewise). Default DefaultMaxEntries.
 	MaxEntries int
@@ -51,6 +62,7 @@ const (
 // called by any number of goroutines while rules change.
 type Store struct {
 	maxLifetime time.Duration
+	leeway      atomic.Int64 // time.Duration; SetLeeway changes it
 	maxEntries  int
 	now         func() time.Time
 	log         *slog.Logger
@@ -95,6 +107,7 @@ func NewStore(o Options) *Store {
 	if s.maxEntries <= 0 {
 		s.maxEntries = DefaultMaxEntries
 	}
+	s.leeway.Store(int64(max(o.Leeway, 0)))
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -110,6 +123,20 @@ func NewStore(o Options) *Store {
 
 // MaxTokenLifetime returns the configured bound on token lifetimes.
 func (s *Store) MaxTokenLifetime() time.Duration { return s.maxLifetime }
+
+// Leeway returns the leeway rules are kept for after their exp.
+func (s *Store) Leeway() time.Duration { return time.Duration(s.leeway.Load()) }
+
+// SetLeeway changes Options.Leeway, for a configuration reload. Raise it
+// before the verifier accepts the longer leeway and lower it after: a
+// rule already forgotten under the smaller leeway does not come back.
+// Rules written to Redis keep the TTL they were written with.
+func (s *Store) SetLeeway(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leeway.Store(int64(max(d, 0)))
+	s.rebuildLocked(s.now())
+}
 
 // Revoked reports whether a token with these claims is revoked at now: its
 // jti is denied, or its subject has a cutoff after its iat (or it has no
@@ -147,6 +174,34 @@ func (r subRule) denies(iat float64, hasIat bool, t int64) bool {
 	return t < r.expires && (!hasIat || iat < r.before)
 }
 
+// forgetAt is when e stops mattering: the verifier accepts the last token
+// e matches (whose exp is e.Expires) while now < exp + leeway. Rounding up
+// to the second keeps the rule past any sub-second difference between
+// the token's NumericDate, read as a float64 by the verifier, and the
+// rule's time, and matches the wire form (whole seconds, rounded up).
+func (s *Store) forgetAt(e Entry) time.Time {
+	t := e.Expires.Add(s.Leeway())
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}
+
+// live reports whether e may still deny a token that verifies at now.
+func (s *Store) live(e Entry, now time.Time) bool { return s.forgetAt(e).After(now) }
+
+// ttl is how long Redis must keep e from now on: until forgetAt, rounded
+// up to the millisecond (Redis's unit). Zero or less means e is over. A
+// relative TTL, counted by Redis from when it receives the command, does
+// not depend on Redis's clock agreeing with this one.
+func (s *Store) ttl(e Entry, now time.Time) time.Duration {
+	d := s.forgetAt(e).Sub(now)
+	if r := d.Truncate(time.Millisecond); r != d {
+		return r + time.Millisecond
+	}
+	return d
+}
+
 // Len returns the number of rules in force (the same rule in two layers
 // counts once).
 func (s *Store) Len() int { return s.cur.Load().n }
@@ -161,9 +216,13 @@ func (s *Store) normalize(e Entry, now time.Time) (Entry, error) {
 	}
 	if e.Expires.IsZero() {
 		if e.Kind == KindSubject {
+			// A matched token has iat < Before and exp ≤ iat + max
+			// lifetime.
 			e.Expires = e.Before.Add(s.maxLifetime)
 		} else {
-			e.Expires = now.Add(s.maxLifetime)
+			// The latest exp of a token that verifies now: its iat is at
+			// most the leeway ahead (the verifier refuses a later one).
+			e.Expires = now.Add(s.Leeway() + s.maxLifetime)
 		}
 	}
 	return e, nil
@@ -184,8 +243,8 @@ func (s *Store) addTo(layer int, e Entry, source string) (Entry, error) {
 	if e.Source == "" {
 		e.Source = source
 	}
-	if !e.Expires.After(now) {
-		return e, nil // nothing it could still match
+	if !s.live(e, now) {
+		return e, nil // no token it matches can still verify
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -194,7 +253,7 @@ func (s *Store) addTo(layer int, e Entry, source string) (Entry, error) {
 	}
 	s.layers[layer][e.Key()] = stored{Entry: e, added: now}
 	s.rebuildLocked(now)
-	s.log.Info("revocation: rule added", "rule", e.Key().String(), "source", e.Source, "expires", e.Expires)
+	s.log.Info("revocation: rule added", "rule", e.Key().String(), "source", e.Source, "exp", e.Expires, "kept_until", s.forgetAt(e))
 	return e, nil
 }
 
@@ -230,7 +289,7 @@ func (s *Store) List() []Entry {
 	var out []Entry
 	for _, l := range s.layers {
 		for _, e := range l {
-			if e.Expires.After(now) {
+			if s.live(e.Entry, now) {
 				out = append(out, e.Entry)
 			}
 		}
@@ -248,7 +307,7 @@ func (s *Store) SetFile(entries []Entry) error {
 			return fmt.Errorf("revocations[%d]: %w", i, err)
 		}
 		e.Source = "file"
-		if e.Expires.After(now) {
+		if s.live(e, now) {
 			next[e.Key()] = stored{Entry: e, added: now}
 		}
 	}
@@ -322,14 +381,18 @@ func readLimited(path string, max int64) ([]byte, error) {
 }
 
 // replaceShared swaps the shared layer for entries (a full reload from
-// Redis), keeping shared rules added after keepAfter: those were written
-// while the reload ran and its answer cannot know them yet.
+// Redis), keeping two kinds of shared rule the answer lacks: those added
+// after keepAfter, written while the reload ran (its answer cannot know
+// them yet), and those past their exp but not their exp + leeway: Redis
+// may have let them go under the TTL of a replica configured with a
+// smaller leeway (or whose clock runs ahead), while tokens they name still
+// verify here.
 func (s *Store) replaceShared(entries []Entry, keepAfter time.Time) {
 	now := s.now()
 	next := make(map[Key]stored, len(entries))
 	for _, e := range entries {
 		e, err := s.normalize(e, now)
-		if err != nil || !e.Expires.After(now) {
+		if err != nil || !s.live(e, now) {
 			continue
 		}
 		e.Source = "redis"
@@ -338,10 +401,11 @@ func (s *Store) replaceShared(entries []Entry, keepAfter time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, e := range s.layers[layerShared] {
-		if e.added.After(keepAfter) {
-			if _, ok := next[k]; !ok {
-				next[k] = e
-			}
+		if _, ok := next[k]; ok {
+			continue
+		}
+		if e.added.After(keepAfter) || !now.Before(e.Expires) && s.live(e.Entry, now) {
+			next[k] = e
 		}
 	}
 	s.layers[layerShared] = next
@@ -370,7 +434,7 @@ func (s *Store) applyShared(adds []Entry, dels []Key) {
 	}
 	for _, e := range adds {
 		e, err := s.normalize(e, now)
-		if err != nil || !e.Expires.After(now) {
+		if err != nil || !s.live(e, now) {
 			continue
 		}
 		if e.Source == "" {
@@ -390,7 +454,7 @@ func (s *Store) Sweep() int {
 	n := 0
 	for _, l := range s.layers {
 		maps.DeleteFunc(l, func(_ Key, e stored) bool {
-			if !e.Expires.After(now) {
+			if !s.live(e.Entry, now) {
 				n++
 				return true
 			}
@@ -435,10 +499,10 @@ func (s *Store) rebuildLocked(now time.Time) {
 	st := &set{jti: map[string]map[string]int64{}, sub: map[string]map[string]subRule{}}
 	for _, l := range s.layers {
 		for _, e := range l {
-			if !e.Expires.After(now) {
+			if !s.live(e.Entry, now) {
 				continue
 			}
-			exp := e.Expires.UnixNano()
+			exp := unixNano(s.forgetAt(e.Entry))
 			switch e.Kind {
 			case KindJTI:
 				m := st.jti[e.JTI]
@@ -458,7 +522,7 @@ func (s *Store) rebuildLocked(now time.Time) {
 					m = map[string]subRule{}
 					st.sub[e.Subject] = m
 				}
-				r := subRule{before: float64(e.Before.UnixNano()) / 1e9, expires: exp}
+				r := subRule{before: float64(e.Before.Unix()) + float64(e.Before.Nanosecond())/1e9, expires: exp}
 				if old, ok := m[e.Issuer]; !ok {
 					st.n++
 					m[e.Issuer] = r
@@ -470,4 +534,14 @@ func (s *Store) rebuildLocked(now time.Time) {
 	}
 	s.cur.Store(st)
 	s.changes.Add(1)
+}
+
+// unixNano is t in Unix nanoseconds, saturated: times after 2262 do not
+// fit in an int64, and a rule for a token with a far exp must not wrap
+// into the past and deny nothing.
+func unixNano(t time.Time) int64 {
+	if t.Unix() >= math.MaxInt64/int64(time.Second) {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
