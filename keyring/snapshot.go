@@ -132,6 +132,11 @@ func (s *Snapshot) Keys() []*Key { return slices.Clone(s.keys) }
 // Find returns the key for a token from issuer with header kid and alg. It
 // allocates nothing and is meant for the request path.
 //
+// A nil kid means the token header has no "kid". Any other kid, the empty
+// one included, must equal a key's kid exactly: "kid": "" names no key and
+// is not read as a missing kid (that would hand the token the only key of
+// its alg).
+//
 // With a kid, the key with that kid among the issuer's own keys wins, then
 // a global key with that kid; a key of another issuer is never returned.
 // Find does not compare alg then: the caller checks key.Alg() against the
@@ -149,7 +154,7 @@ func (s *Snapshot) Find(issuer, kid []byte, alg Algorithm) (*Key, bool) {
 	if len(issuer) > 0 {
 		sc = s.scopes[string(issuer)]
 	}
-	if len(kid) > 0 {
+	if kid != nil {
 		if sc != nil {
 			if k, ok := sc.byKID[string(kid)]; ok {
 				return k, true

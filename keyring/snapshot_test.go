@@ -162,3 +162,21 @@ func keyName(k *keyring.Key) string {
 	}
 	return k.Issuer() + "/" + k.ID()
 }
+
+// TestEmptyKidMatchesNoKey: a header "kid" that is present must equal a
+// key's kid exactly; "" is such a kid and matches nothing. It must not be
+// read as a missing kid, which would pick the only key of the alg.
+func TestEmptyKidMatchesNoKey(t *testing.T) {
+	f := fixtures()
+	only := newTestKey(t, &f.p256.PublicKey, keyring.Options{ID: "only"})
+	s, err := keyring.NewSnapshot(1, only)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := s.Find(nil, []byte{}, keyring.ES256); ok {
+		t.Fatalf(`kid "" found %s`, keyName(k))
+	}
+	if k, ok := s.Find(nil, nil, keyring.ES256); !ok || k != only {
+		t.Fatalf("a missing kid no longer finds the only ES256 key: %v", ok)
+	}
+}

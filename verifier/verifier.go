@@ -232,7 +232,11 @@ func (v *Verifier) parseHeader(r *Result) error {
 			if m.Kind() != jsonx.String {
 				return errHeaderKid
 			}
-			r.kid = m.Str()
+			// A present kid, even "", must match a key exactly: keep
+			// it distinct from a missing one (nil) for Snapshot.Find.
+			if r.kid = m.Str(); r.kid == nil {
+				r.kid = []byte{}
+			}
 		case "typ":
 			if m.Kind() != jsonx.String {
 				return errHeaderTyp
