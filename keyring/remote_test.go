@@ -1075,3 +1075,30 @@ func TestRemoteSkipsKeysOfUnknownAlgs(t *testing.T) {
 		t.Fatal("a key file with an unknown alg loaded: files are refused as a whole")
 	}
 }
+
+// TestUnscopedKeyCannotSignForIssuerWithOwnKeys: an issuer with a remote
+// key source owns its key scope even before the first fetch: while its
+// provider is down, a global key must not stand in for its keys.
+func TestUnscopedKeyCannotSignForIssuerWithOwnKeys(t *testing.T) {
+	f := fixtures()
+	p := newIDP(t, false, nil)
+	p.set(func(s *idpSettings) { s.status = http.StatusServiceUnavailable })
+	const iss = "https://idp.example"
+	r := newRemoteRing(t, keyring.Config{
+		RemoteStartup: keyring.StartNotReady,
+		Sources: []keyring.Source{
+			{Inline: mustJSON(kidJWK(&f.p256.PublicKey, "static"))},
+			{Remote: p.remote(iss)},
+		},
+	})
+	s := r.Snapshot()
+	if k, ok := s.Find([]byte(iss), []byte("static"), keyring.ES256); ok {
+		t.Fatalf("global key %s verifies tokens of %s, whose provider has not answered", keyName(k), iss)
+	}
+	if k, ok := s.Find([]byte(iss), nil, keyring.ES256); ok {
+		t.Fatalf("global key %s verifies kid-less tokens of %s", keyName(k), iss)
+	}
+	if _, ok := s.Find([]byte("https://service.example"), []byte("static"), keyring.ES256); !ok {
+		t.Fatal("the global key no longer verifies an issuer without keys of its own")
+	}
+}

@@ -289,7 +289,7 @@ func (r *Ring) reloadLocked() error {
 	if cur != nil {
 		gen = cur.Generation() + 1
 	}
-	next, err := NewSnapshot(gen, keys...)
+	next, err := newSnapshot(gen, r.owners(), keys)
 	if err != nil {
 		return err
 	}
@@ -340,4 +340,20 @@ func (r *Ring) logChanges(prev, next *Snapshot) {
 		}
 	}
 	r.log.Info("keyring: keys swapped", "generation", next.Generation(), "keys", next.Len())
+}
+
+// owners returns the issuers that have key sources of their own: their
+// tokens are verified with those keys only (see Snapshot.Find).
+func (r *Ring) owners() []string {
+	var out []string
+	for _, s := range r.sources {
+		iss := s.Issuer
+		if s.Remote != nil {
+			iss = s.Remote.Issuer
+		}
+		if iss != "" {
+			out = append(out, iss)
+		}
+	}
+	return out
 }

@@ -137,7 +137,7 @@ func TestRingSources(t *testing.T) {
 		{"", "ed", keyring.EdDSA, f.ed25519, pemPath, "", "billing"},
 		{"", "", keyring.HS512, f.hs512, secretPath, "", ""},
 		{"https://internal.example", "hs256", keyring.HS256, f.hs256, "env:TOKENGATE_TEST_SECRET", "https://internal.example", ""},
-		{"https://idp.example", "inline", keyring.ES384, f.p384, "inline#5", "", ""},
+		{"https://service.example", "inline", keyring.ES384, f.p384, "inline#5", "", ""},
 	}
 	for _, tt := range tests {
 		var kid []byte

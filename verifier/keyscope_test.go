@@ -6,6 +6,7 @@ package verifier_test
 import (
 	"testing"
 
+	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/verifier"
 )
 
@@ -18,5 +19,28 @@ func TestEmptyKidMatchesNoKey(t *testing.T) {
 		{"kid empty", v, mintRaw(t, hs, `{"alg":"HS256","kid":""}`, claims(nil)), verifier.ErrUnknownKey, nil},
 		{"kid missing: the only HS256 key", v, mintRaw(t, hs, `{"alg":"HS256"}`, claims(nil)), nil, nil},
 		{"kid exact", v, mintRaw(t, hs, `{"alg":"HS256","kid":"kid-HS256"}`, claims(nil)), nil, nil},
+	})
+}
+
+// TestUnscopedKeyCannotSignForIssuerWithOwnKeys: a token whose iss names
+// an issuer that has keys of its own verifies with those keys only. A
+// static key without an issuer (a service's HMAC secret, say) must not
+// verify a token that claims to come from the identity provider.
+func TestUnscopedKeyCannotSignForIssuerWithOwnKeys(t *testing.T) {
+	hs, es := caseFor(t, "HS256"), caseFor(t, "ES256")
+	const idp = "https://idp.example.com"
+	idpKey, err := keyring.NewKey(es.key.Public(), keyring.Options{ID: "idp-1", Issuer: idp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newVerifier(t, snapshotOf(t, idpKey, hs.key), verifier.DefaultPolicy())
+	asIDP := claims(map[string]any{"iss": idp})
+	asOther := claims(map[string]any{"iss": "https://service.example"})
+	runTokenCases(t, []tokenCase{
+		{"unscoped key by kid, iss of the provider", v, mintRaw(t, hs, `{"alg":"HS256","kid":"kid-HS256"}`, asIDP), verifier.ErrUnknownKey, nil},
+		{"unscoped key without kid, iss of the provider", v, mintRaw(t, hs, `{"alg":"HS256"}`, asIDP), verifier.ErrUnknownKey, nil},
+		{"provider key, iss of the provider", v, mintRaw(t, es, `{"alg":"ES256","kid":"idp-1"}`, asIDP), nil, nil},
+		{"unscoped key, another issuer", v, mintRaw(t, hs, `{"alg":"HS256","kid":"kid-HS256"}`, asOther), nil, nil},
+		{"provider key, another issuer", v, mintRaw(t, es, `{"alg":"ES256","kid":"idp-1"}`, asOther), verifier.ErrUnknownKey, nil},
 	})
 }
