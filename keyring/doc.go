@@ -37,7 +37,9 @@
 // builds and validates a complete new Snapshot and swaps it in as a whole.
 // Any failure (a half-written file, a weak key, a missing file) keeps the
 // previous snapshot and is reported with every bad source and key named;
-// unchanged input keeps the generation; a changed one gets the next
+// unchanged keys keep the generation (the generation digests each key's
+// material and bindings, not the documents' bytes, so a reordered or
+// reformatted key set is no change); a changed set gets the next
 // generation, and a key removed from the input no longer verifies anything
 // once the swap is done. Callers that cache results by generation therefore
 // stop honouring tokens signed by a removed key at once. Key material never
@@ -56,11 +58,11 @@
 // required allow-list; keys are scoped to the configured issuer, so a key
 // published by one provider never verifies another issuer's tokens.
 //
-// Each remote source keeps its last good document in memory, and Reload
-// builds one snapshot from the files and those documents under one
-// generation; the digest covers both, so a changed document yields a new
-// generation and an unchanged one (a 304 answer to If-None-Match, or the
-// same bytes) does not. A failed fetch (network error, non-2xx status,
+// Each remote source keeps the keys of its last good document in memory,
+// and Reload builds one snapshot from the files and those keys under one
+// generation; a document with other keys yields a new generation and an
+// unchanged one (a 304 answer to If-None-Match, the same bytes, or the
+// same keys in another order) does not. A failed fetch (network error, non-2xx status,
 // oversized or invalid document) keeps the last good keys and retries with
 // exponential backoff and jitter; errors name the URL and, for HTTP
 // errors, the status and the start of the body. New fetches every remote

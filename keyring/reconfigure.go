@@ -1,7 +1,6 @@
 package keyring
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -109,14 +108,13 @@ func (r *Ring) Reconfigure(sources []Source) error {
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	oldSources, oldNames, oldDigest := r.sources, r.names, r.digest
+	oldSources, oldNames := r.sources, r.names
 	r.sources, r.names, r.remotes = next, names, remotes
 	r.publishRemotes()
-	// Same bytes under other options (alg, issuer, client) are a change:
-	// force a rebuild.
-	r.digest = [sha256.Size]byte{}
+	// Same bytes under other options (alg, issuer, client) are a change,
+	// and the digest of the keys' bindings sees it.
 	if _, err := r.reloadReportLocked(); err != nil {
-		r.sources, r.names, r.remotes, r.digest = oldSources, oldNames, oldRemotes, oldDigest
+		r.sources, r.names, r.remotes = oldSources, oldNames, oldRemotes
 		r.publishRemotes()
 		stopRemotes(fresh, nil)
 		return err

@@ -1,8 +1,8 @@
 package keyring
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -72,10 +72,11 @@ type remote struct {
 
 // remoteState is what one fetch published.
 type remoteState struct {
-	doc     []byte // last good JWK Set; nil until the first success
-	keys    []*Key // parsed from doc, allow-list applied
-	jwksURL string // URL doc came from
-	etag    string // its ETag, for If-None-Match
+	fetched bool              // a document was accepted at least once
+	keys    []*Key            // of the last good JWK Set, allow-list applied
+	sum     [sha256.Size]byte // digestKeys of keys: what a change is
+	jwksURL string            // URL the document came from
+	etag    string            // its ETag, for If-None-Match
 	next    time.Time
 	status  RemoteStatus
 }
@@ -136,7 +137,7 @@ func (m *remote) status() RemoteStatus {
 	return st
 }
 
-func (m *remote) ready() bool { return m.state.Load().doc != nil }
+func (m *remote) ready() bool { return m.state.Load().fetched }
 
 // fetchResult is the outcome of one fetch, shared by the callers that
 // waited for it.
@@ -175,7 +176,7 @@ func (m *remote) fetch(ctx context.Context, rediscover, apply bool) fetchResult 
 	st.LastAttempt = now
 	st.Fetches++
 
-	doc, keys, jwksURL, etag, notModified, delay, err := m.get(ctx, prev, rediscover)
+	keys, jwksURL, etag, notModified, delay, err := m.get(ctx, prev, rediscover)
 	if err != nil {
 		st.FetchErrors++
 		st.ConsecutiveFailures++
@@ -190,7 +191,7 @@ func (m *remote) fetch(ctx context.Context, rediscover, apply bool) fetchResult 
 		if notModified {
 			st.NotModified++
 		} else {
-			next.doc, next.keys = doc, keys
+			next.fetched, next.keys, next.sum = true, keys, digestKeys(nil, keys)
 		}
 		next.jwksURL, next.etag = jwksURL, etag
 		st.JWKSURL, st.Ready, st.Keys = jwksURL, true, len(next.keys)
@@ -204,7 +205,9 @@ func (m *remote) fetch(ctx context.Context, rediscover, apply bool) fetchResult 
 	}
 
 	res := fetchResult{err: err}
-	if err == nil && !notModified && (!bytes.Equal(doc, prev.doc) || jwksURL != prev.jwksURL) {
+	// The keys, not the bytes: a provider that lists its keys in another
+	// order (Ory Hydra does) has not changed them.
+	if err == nil && !notModified && (!prev.fetched || next.sum != prev.sum) {
 		res.changed = true
 		r.log.Info("keyring: remote keys fetched", "url", m.name, "jwks_url", jwksURL, "keys", len(keys))
 		if apply {
@@ -215,9 +218,9 @@ func (m *remote) fetch(ctx context.Context, rediscover, apply bool) fetchResult 
 }
 
 // get performs one fetch: discovery if needed, then the JWK Set with a
-// conditional request. It returns the new document and keys (nil on 304),
+// conditional request. It returns the new document's keys (nil on 304),
 // the JWK Set URL and ETag to keep, and the delay until the next refresh.
-func (m *remote) get(ctx context.Context, prev *remoteState, rediscover bool) (doc []byte, keys []*Key, jwksURL, etag string, notModified bool, delay time.Duration, err error) {
+func (m *remote) get(ctx context.Context, prev *remoteState, rediscover bool) (keys []*Key, jwksURL, etag string, notModified bool, delay time.Duration, err error) {
 	jwksURL = m.cfg.JWKSURL
 	if m.cfg.Discover {
 		jwksURL = prev.jwksURL
@@ -228,7 +231,7 @@ func (m *remote) get(ctx context.Context, prev *remoteState, rediscover bool) (d
 		}
 	}
 	inm := ""
-	if prev.doc != nil && prev.jwksURL == jwksURL {
+	if prev.fetched && prev.jwksURL == jwksURL {
 		inm = prev.etag
 	}
 	resp, err := m.get1(ctx, jwksURL, "application/jwk-set+json, application/json", inm)
@@ -245,13 +248,13 @@ func (m *remote) get(ctx context.Context, prev *remoteState, rediscover bool) (d
 		if etag == "" {
 			etag = prev.etag
 		}
-		return nil, nil, jwksURL, etag, true, delay, nil
+		return nil, jwksURL, etag, true, delay, nil
 	}
 	keys, err = m.parse(resp.body, jwksURL)
 	if err != nil {
 		return
 	}
-	return resp.body, keys, jwksURL, etag, false, delay, nil
+	return keys, jwksURL, etag, false, delay, nil
 }
 
 // parse accepts a JWK Set only: every member must be a valid key or one

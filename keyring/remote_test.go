@@ -1102,3 +1102,42 @@ func TestUnscopedKeyCannotSignForIssuerWithOwnKeys(t *testing.T) {
 		t.Fatal("the global key no longer verifies an issuer without keys of its own")
 	}
 }
+
+// TestReorderedKeySetKeepsGeneration: providers (Ory Hydra among them)
+// serve their JWK Set in a different order from one answer to the next.
+// The generation, which the cache binds results to, must change only when
+// the keys or their bindings change; a reordered or reformatted set is the
+// same set, not a "keys swapped" event that flushes the cache.
+func TestReorderedKeySetKeepsGeneration(t *testing.T) {
+	k1, k2, k3 := newIDPKey(t, "k1", elliptic.P256()), newIDPKey(t, "k2", elliptic.P256()), newIDPKey(t, "k3", elliptic.P256())
+	p := newIDP(t, false, idpJWKS(t, k1, k2, k3))
+	const iss = "https://idp.example"
+	var logs idpLog
+	r := newRemoteRing(t, keyring.Config{
+		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
+		Sources: []keyring.Source{{Remote: p.remote(iss)}},
+	})
+	gen := r.Snapshot().Generation()
+	before := len(logs.String())
+	reformatted := bytes.ReplaceAll(idpJWKS(t, k3, k1, k2), []byte("\n"), []byte("\r\n"))
+	for _, doc := range [][]byte{idpJWKS(t, k2, k3, k1), idpJWKS(t, k3, k2, k1), reformatted} {
+		p.set(func(s *idpSettings) { s.doc = doc })
+		if err := r.RefreshRemotes(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if g := r.Snapshot().Generation(); g != gen {
+			t.Fatalf("reordered key set: generation %d, want %d", g, gen)
+		}
+	}
+	if out := logs.String()[before:]; strings.Contains(out, "keys swapped") {
+		t.Errorf("a reordered set was logged as a key change:\n%s", out)
+	}
+	// A real change still starts a new generation.
+	p.set(func(s *idpSettings) { s.doc = idpJWKS(t, k2, k3) })
+	if err := r.RefreshRemotes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if g := r.Snapshot().Generation(); g == gen || idpFind(t, r, iss, k1) {
+		t.Fatalf("k1 removed: generation %d (was %d)", g, gen)
+	}
+}

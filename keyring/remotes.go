@@ -161,15 +161,3 @@ func (r *Ring) publishRemotes() {
 	}
 	r.remoteList.Store(&list)
 }
-
-// remoteInput is what a remote source contributes to the reload digest:
-// its JWK Set URL and document, or nil before the first success.
-func remoteInput(s *remoteState) []byte {
-	if s.doc == nil {
-		return nil
-	}
-	b := make([]byte, 0, len(s.jwksURL)+1+len(s.doc))
-	b = append(b, s.jwksURL...)
-	b = append(b, 0)
-	return append(b, s.doc...)
-}

@@ -3,7 +3,6 @@ package keyring
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -174,10 +173,10 @@ func (r *Ring) fullStatus(st Status) Status {
 // Reload reads every source, parses it and builds a whole new Snapshot. If
 // anything fails, the current snapshot stays in use and the error (an
 // errors.Join naming each bad source and key) is returned and logged. If
-// every source holds the same bytes as when the current snapshot was built,
-// nothing is swapped and the generation stays; otherwise the new snapshot
-// gets the next generation, and keys that are no longer in the sources are
-// gone from it. Reloads are serialised.
+// the sources hold the same keys with the same bindings as the current
+// snapshot (in any order or layout), nothing is swapped and the generation
+// stays; otherwise the new snapshot gets the next generation, and keys that
+// are no longer in the sources are gone from it. Reloads are serialised.
 //
 // A remote source contributes the last good document its fetches kept in
 // memory (Reload does not fetch; see Start, Refetch and RefreshRemotes),
@@ -229,53 +228,20 @@ func (r *Ring) reloadReportLocked() (changed bool, err error) {
 }
 
 func (r *Ring) reloadLocked() error {
-	inputs := make([][]byte, len(r.sources))
-	defer func() {
-		for _, b := range inputs {
-			clear(b) // secrets among them: leave no copies around
-		}
-	}()
-	var errs []error
-	unread := make([]bool, len(r.sources))
-	// One state per remote for the digest and the keys alike, though a
-	// fetch may publish a newer one meanwhile (it rebuilds after us).
-	states := make([]*remoteState, len(r.sources))
+	var (
+		keys    []*Key
+		skipped []Skipped
+		errs    []error
+	)
+	// Read and parse every source even if one fails, so that one report
+	// names every problem.
 	for i, s := range r.sources {
 		if m := r.remotes[i]; m != nil {
-			states[i] = m.state.Load()
-			inputs[i] = remoteInput(states[i])
+			keys = append(keys, m.state.Load().keys...) // parsed when fetched
 			continue
 		}
-		b, err := readSource(s)
-		if err != nil {
-			errs = append(errs, &KeyError{Source: r.names[i], Index: -1, Err: err})
-			unread[i] = true
-			continue
-		}
-		inputs[i] = b
-	}
-	sum := digestInputs(inputs)
-	cur := r.snap.Load()
-	if len(errs) == 0 && cur != nil && sum == r.digest {
-		r.log.Debug("keyring: sources unchanged", "generation", cur.Generation())
-		return nil
-	}
-
-	// Parse whatever could be read even if a source could not, so that one
-	// report names every problem.
-	var keys []*Key
-	for i, s := range r.sources {
-		if unread[i] {
-			continue
-		}
-		if states[i] != nil {
-			keys = append(keys, states[i].keys...) // parsed when fetched
-			continue
-		}
-		ks, skipped, err := r.parseSource(i, s, inputs[i])
-		for _, sk := range skipped {
-			r.log.Info("keyring: JWK skipped", "source", sk.Source, "index", sk.Index, "kid", sk.KID, "reason", sk.Reason)
-		}
+		ks, sk, err := r.loadSource(i, s)
+		skipped = append(skipped, sk...)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -285,13 +251,23 @@ func (r *Ring) reloadLocked() error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+	owners := r.owners()
+	sum := digestKeys(owners, keys)
+	cur := r.snap.Load()
+	if cur != nil && sum == r.digest {
+		r.log.Debug("keyring: keys unchanged", "generation", cur.Generation())
+		return nil
+	}
 	var gen uint64 = 1
 	if cur != nil {
 		gen = cur.Generation() + 1
 	}
-	next, err := newSnapshot(gen, r.owners(), keys)
+	next, err := newSnapshot(gen, owners, keys)
 	if err != nil {
 		return err
+	}
+	for _, sk := range skipped {
+		r.log.Info("keyring: JWK skipped", "source", sk.Source, "index", sk.Index, "kid", sk.KID, "reason", sk.Reason)
 	}
 	r.snap.Store(next)
 	r.digest = sum
@@ -299,23 +275,6 @@ func (r *Ring) reloadLocked() error {
 	return nil
 }
 
-// digestInputs hashes all inputs, length-prefixed, so that moving bytes
-// from one source to the next changes the digest.
-func digestInputs(inputs [][]byte) [sha256.Size]byte {
-	h := sha256.New()
-	var n [8]byte
-	for _, b := range inputs {
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return sum
-}
-
-// logChanges logs the keys added and removed by a swap: source, issuer,
-// kid, alg and fingerprint only.
 func (r *Ring) logChanges(prev, next *Snapshot) {
 	type id struct{ issuer, kid, thumb string }
 	old := map[id]bool{}

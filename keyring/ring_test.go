@@ -338,14 +338,14 @@ func TestRingReloadRemovesKey(t *testing.T) {
 	if _, ok := old.Find(nil, []byte("go"), keyring.EdDSA); !ok || old.Len() != 2 {
 		t.Fatal("the previous snapshot changed")
 	}
-	// Whitespace only: the bytes differ, so a new generation (with the
-	// same keys) is built; the cache sees a new generation, which is safe.
+	// Whitespace only: the same keys, so the same generation
+	// (TestReorderedKeyFileKeepsGeneration).
 	replaceFile(t, path, append(jwksOf(kidJWK(&f.p256.PublicKey, "stay")), '\n'))
 	if err := r.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if g := r.Snapshot().Generation(); g != 3 {
-		t.Fatalf("generation %d, want 3", g)
+	if g := r.Snapshot().Generation(); g != 2 {
+		t.Fatalf("generation %d, want 2", g)
 	}
 }
 
@@ -570,4 +570,32 @@ func TestRingConcurrentReaders(t *testing.T) {
 		t.Fatalf("reloads ok %d failed %d, status %+v", okReloads, failedReloads, st)
 	}
 	t.Logf("%d lookups, %d reloads ok, %d failed, final generation %d", lookups.Load(), okReloads, failedReloads, st.Generation)
+}
+
+// TestReorderedKeyFileKeepsGeneration: a key file rewritten with the same
+// keys in another order or layout keeps the generation (cached results stay
+// valid); a changed binding (here the issuer) is a new generation.
+func TestReorderedKeyFileKeepsGeneration(t *testing.T) {
+	f := fixtures()
+	a, b := kidJWK(&f.p256.PublicKey, "a"), kidJWK(f.ed25519.Public(), "b")
+	path := writeFile(t, t.TempDir(), "jwks.json", jwksOf(a, b))
+	r, err := keyring.New(keyring.Config{Sources: []keyring.Source{{Path: path}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range [][]byte{jwksOf(b, a), append(jwksOf(a, b), '\n', '\n')} {
+		replaceFile(t, path, doc)
+		if err := r.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		if g := r.Snapshot().Generation(); g != 1 {
+			t.Fatalf("same keys rewritten: generation %d, want 1", g)
+		}
+	}
+	if err := r.Reconfigure([]keyring.Source{{Path: path, Issuer: "https://idp.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	if g := r.Snapshot().Generation(); g != 2 {
+		t.Fatalf("keys bound to an issuer: generation %d, want 2", g)
+	}
 }

@@ -1,6 +1,9 @@
 package keyring
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -156,4 +159,38 @@ func (s *Snapshot) Find(issuer, kid []byte, alg Algorithm) (*Key, bool) {
 	}
 	k, ok := sc.byAlg[alg]
 	return k, ok
+}
+
+// digestKeys is the identity of a set of keys as a snapshot uses them: for
+// each key its issuer, kid, alg, client, source and thumbprint, and the
+// issuers that own key scopes. The keys are sorted first, so the order a
+// provider happens to list them in (or the layout of a file) is not a
+// change; anything that changes what a token verifies with is.
+func digestKeys(owners []string, keys []*Key) [sha256.Size]byte {
+	recs := make([][]byte, 0, len(keys)+len(owners))
+	for _, iss := range owners {
+		recs = append(recs, appendField(appendField(nil, "owner"), iss))
+	}
+	for _, k := range keys {
+		var b []byte
+		for _, f := range []string{"key", k.issuer, k.id, string(k.alg), k.client, k.source, k.thumbprint} {
+			b = appendField(b, f)
+		}
+		recs = append(recs, b)
+	}
+	slices.SortFunc(recs, bytes.Compare)
+	recs = slices.CompactFunc(recs, bytes.Equal) // an owner listed twice is one owner
+	h := sha256.New()
+	for _, b := range recs {
+		h.Write(b)
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// appendField appends s with its length, so that fields cannot run into
+// each other.
+func appendField(b []byte, s string) []byte {
+	return append(binary.BigEndian.AppendUint32(b, uint32(len(s))), s...)
 }

@@ -128,6 +128,16 @@ func algAllowed(algs []Algorithm, a Algorithm) bool {
 	return false
 }
 
+// loadSource reads and parses a local source.
+func (r *Ring) loadSource(i int, s Source) ([]*Key, []Skipped, error) {
+	b, err := readSource(s)
+	if err != nil {
+		return nil, nil, &KeyError{Source: r.names[i], Index: -1, Err: err}
+	}
+	defer clear(b) // secrets among them: leave no copies around
+	return r.parseSource(i, s, b)
+}
+
 func (r *Ring) parseSource(i int, s Source, data []byte) ([]*Key, []Skipped, error) {
 	o := Options{ID: s.ID, Alg: s.Alg, Issuer: s.Issuer, Client: s.Client, Source: r.names[i]}
 	var (
