@@ -6,26 +6,41 @@ import (
 	"slices"
 )
 
-// newRemotes makes a fetcher for each remote source, reusing one of old
-// whose configuration is equal (and taking it out of old).
-func (r *Ring) newRemotes(sources []Source, old []*remote) ([]*remote, error) {
-	out := make([]*remote, len(sources))
-	var (
-		created []*remote
-		errs    []error
-	)
+// validSources clones and validates a source list.
+func validSources(sources []Source) ([]Source, error) {
+	if len(sources) == 0 {
+		return nil, errors.New("keyring: no key sources configured")
+	}
+	out := make([]Source, len(sources))
+	var errs []error
+	for i, s := range sources {
+		out[i] = s.clone()
+		if err := out[i].validate(); err != nil {
+			errs = append(errs, fmt.Errorf("keyring: source %s: %w", out[i].name(i), err))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// newSources makes a keySource for each source. A remote source whose
+// configuration equals one in old is reused (and taken out of old);
+// created lists the remote sources made new, which have not fetched yet.
+func (r *Ring) newSources(sources []Source, old []keySource) (srcs []keySource, created []*remote, err error) {
+	srcs = make([]keySource, len(sources))
+	var errs []error
 	for i, s := range sources {
 		if s.Remote == nil {
+			srcs[i] = &localSource{cfg: s, name: s.name(i)}
 			continue
 		}
 		want := s.Remote.withDefaults()
-		for j, m := range old {
-			if m != nil && m.cfg.equal(want) {
-				out[i], old[j] = m, nil
+		for j, o := range old {
+			if m, ok := o.(*remote); ok && m.cfg.equal(want) {
+				srcs[i], old[j] = m, nil
 				break
 			}
 		}
-		if out[i] != nil {
+		if srcs[i] != nil {
 			continue
 		}
 		m, err := r.newRemote(*s.Remote)
@@ -33,21 +48,23 @@ func (r *Ring) newRemotes(sources []Source, old []*remote) ([]*remote, error) {
 			errs = append(errs, fmt.Errorf("keyring: source %s: %w", s.name(i), err))
 			continue
 		}
-		out[i] = m
+		srcs[i] = m
 		created = append(created, m)
 	}
 	if len(errs) > 0 {
-		stopRemotes(created, nil) // not the reused ones: they still serve
-		return nil, errors.Join(errs...)
+		for _, m := range created {
+			m.stop() // not the reused ones: they still serve
+		}
+		return nil, nil, errors.Join(errs...)
 	}
-	return out, nil
+	return srcs, created, nil
 }
 
-// stopRemotes stops the remotes of ms that are not in keep.
-func stopRemotes(ms, keep []*remote) {
-	for _, m := range ms {
-		if m != nil && !slices.Contains(keep, m) {
-			m.stop()
+// stopSources stops the sources of ss that are not in keep.
+func stopSources(ss, keep []keySource) {
+	for _, s := range ss {
+		if s != nil && !slices.Contains(keep, s) {
+			s.stop()
 		}
 	}
 }
@@ -65,61 +82,47 @@ func stopRemotes(ms, keep []*remote) {
 // changes, and a failure fails the Reconfigure; while Start's context
 // lasts, it gets a loop. Remote sources no longer listed are stopped.
 func (r *Ring) Reconfigure(sources []Source) error {
-	if len(sources) == 0 {
-		return errors.New("keyring: no key sources configured")
-	}
-	next := make([]Source, len(sources))
-	names := make([]string, len(sources))
-	var errs []error
-	for i, s := range sources {
-		s = s.clone()
-		next[i] = s
-		names[i] = s.name(i)
-		if err := s.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("keyring: source %s: %w", names[i], err))
-		}
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	next, err := validSources(sources)
+	if err != nil {
+		return err
 	}
 
 	r.reconfMu.Lock()
 	defer r.reconfMu.Unlock()
 	r.mu.Lock()
-	oldRemotes := r.remotes
+	oldSrcs := r.srcs
 	r.mu.Unlock()
-	remotes, err := r.newRemotes(next, slices.Clone(oldRemotes))
+	srcs, fresh, err := r.newSources(next, slices.Clone(oldSrcs))
 	if err != nil {
 		return err
 	}
-	var fresh []*remote
-	for _, m := range remotes {
-		if m != nil && !slices.Contains(oldRemotes, m) {
-			fresh = append(fresh, m)
+	stopFresh := func() {
+		for _, m := range fresh {
+			m.stop()
 		}
 	}
 	if len(fresh) > 0 {
 		// Fetched outside the lock: the snapshot keeps serving meanwhile.
 		if err := fetchRemotes(r.ctx, fresh, false); err != nil {
-			stopRemotes(fresh, nil)
+			stopFresh()
 			return err
 		}
 	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	oldSources, oldNames := r.sources, r.names
-	r.sources, r.names, r.remotes = next, names, remotes
+	oldSources := r.sources
+	r.sources, r.srcs = next, srcs
 	r.publishRemotes()
 	// Same bytes under other options (alg, issuer, client) are a change,
 	// and the digest of the keys' bindings sees it.
 	if _, err := r.reloadReportLocked(); err != nil {
-		r.sources, r.names, r.remotes = oldSources, oldNames, oldRemotes
+		r.sources, r.srcs = oldSources, oldSrcs
 		r.publishRemotes()
-		stopRemotes(fresh, nil)
+		stopFresh()
 		return err
 	}
-	stopRemotes(oldRemotes, remotes)
+	stopSources(oldSrcs, srcs)
 	if r.runCtx != nil && r.runCtx.Err() == nil {
 		for _, m := range fresh {
 			m.startLoop(r.runCtx)

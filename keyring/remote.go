@@ -139,6 +139,10 @@ func (m *remote) status() RemoteStatus {
 
 func (m *remote) ready() bool { return m.state.Load().fetched }
 
+// current returns the keys of the last good document, parsed when it was
+// fetched; nothing before the first success (Ready reports that).
+func (m *remote) current() ([]*Key, []Skipped, error) { return m.state.Load().keys, nil, nil }
+
 // fetchResult is the outcome of one fetch, shared by the callers that
 // waited for it.
 type fetchResult struct {

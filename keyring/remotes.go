@@ -72,10 +72,8 @@ func (r *Ring) Start(ctx context.Context) {
 		return
 	}
 	r.runCtx = ctx
-	for _, m := range r.remotes {
-		if m != nil {
-			m.startLoop(ctx)
-		}
+	for _, m := range *r.remoteList.Load() {
+		m.startLoop(ctx)
 	}
 }
 
@@ -93,7 +91,9 @@ func (r *Ring) Close() error {
 func (r *Ring) stopAll() {
 	r.cancel()
 	if list := r.remoteList.Load(); list != nil {
-		stopRemotes(*list, nil)
+		for _, m := range *list {
+			m.stop()
+		}
 	}
 }
 
@@ -149,13 +149,13 @@ func (r *Ring) remoteStatuses() []RemoteStatus {
 	return out
 }
 
-// publishRemotes makes the remote sources of r.remotes visible to the
+// publishRemotes makes the remote sources of r.srcs visible to the
 // lock-free readers (Status, Ready, Refetch). Called under r.mu (or before
 // the ring is shared).
 func (r *Ring) publishRemotes() {
 	var list []*remote
-	for _, m := range r.remotes {
-		if m != nil {
+	for _, s := range r.srcs {
+		if m, ok := s.(*remote); ok {
 			list = append(list, m)
 		}
 	}

@@ -60,9 +60,8 @@ type Status struct {
 // (reloads are serialised). A ring with remote sources holds goroutines
 // and connections once Start is called: Close releases them.
 type Ring struct {
-	sources  []Source
-	names    []string
-	remotes  []*remote // parallel to sources; nil for local sources (under mu)
+	sources  []Source    // as configured (under mu)
+	srcs     []keySource // parallel to sources (under mu)
 	log      *slog.Logger
 	now      func() time.Time
 	onReload func(Status)
@@ -93,7 +92,6 @@ func New(cfg Config) (*Ring, error) {
 	}
 	r := &Ring{
 		sources:  make([]Source, len(cfg.Sources)),
-		names:    make([]string, len(cfg.Sources)),
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		onReload: cfg.OnReload,
@@ -114,25 +112,18 @@ func New(cfg Config) (*Ring, error) {
 	if cfg.RemoteStartupTimeout < 0 {
 		return nil, errors.New("keyring: RemoteStartupTimeout is negative")
 	}
-	var errs []error
-	for i, s := range cfg.Sources {
-		s = s.clone()
-		r.sources[i] = s
-		r.names[i] = s.name(i)
-		if err := s.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("keyring: source %s: %w", r.names[i], err))
-		}
+	sources, err := validSources(cfg.Sources)
+	if err != nil {
+		return nil, err
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
+	r.sources = sources
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	remotes, err := r.newRemotes(r.sources, nil)
+	srcs, _, err := r.newSources(r.sources, nil)
 	if err != nil {
 		r.cancel()
 		return nil, err
 	}
-	r.remotes = remotes
+	r.srcs = srcs
 	r.publishRemotes()
 	if fresh := *r.remoteList.Load(); len(fresh) > 0 {
 		timeout := cfg.RemoteStartupTimeout
@@ -235,12 +226,8 @@ func (r *Ring) reloadLocked() error {
 	)
 	// Read and parse every source even if one fails, so that one report
 	// names every problem.
-	for i, s := range r.sources {
-		if m := r.remotes[i]; m != nil {
-			keys = append(keys, m.state.Load().keys...) // parsed when fetched
-			continue
-		}
-		ks, sk, err := r.loadSource(i, s)
+	for _, src := range r.srcs {
+		ks, sk, err := src.current()
 		skipped = append(skipped, sk...)
 		if err != nil {
 			errs = append(errs, err)

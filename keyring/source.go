@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"strconv"
 )
@@ -128,81 +125,18 @@ func algAllowed(algs []Algorithm, a Algorithm) bool {
 	return false
 }
 
-// loadSource reads and parses a local source.
-func (r *Ring) loadSource(i int, s Source) ([]*Key, []Skipped, error) {
-	b, err := readSource(s)
-	if err != nil {
-		return nil, nil, &KeyError{Source: r.names[i], Index: -1, Err: err}
-	}
-	defer clear(b) // secrets among them: leave no copies around
-	return r.parseSource(i, s, b)
-}
-
-func (r *Ring) parseSource(i int, s Source, data []byte) ([]*Key, []Skipped, error) {
-	o := Options{ID: s.ID, Alg: s.Alg, Issuer: s.Issuer, Client: s.Client, Source: r.names[i]}
-	var (
-		keys    []*Key
-		skipped []Skipped
-		err     error
-	)
-	if s.Secret {
-		var k *Key
-		k, err = ParseSecret(data, s.Encoding, o)
-		keys = []*Key{k}
-	} else {
-		keys, skipped, err = ParseKeysReport(data, o)
-	}
-	if err != nil {
-		return nil, skipped, err
-	}
-	if len(s.Algs) > 0 {
-		var errs []error
-		for _, k := range keys {
-			if !algAllowed(s.Algs, k.Alg()) {
-				errs = append(errs, &KeyError{Source: o.Source, Index: -1, KID: k.ID(),
-					Err: errf(ErrAlgNotAllowed, "alg %s is not in the allow-list %v", k.Alg(), s.Algs)})
-			}
-		}
-		if len(errs) > 0 {
-			return nil, skipped, errors.Join(errs...)
-		}
-	}
-	return keys, skipped, nil
-}
-
-// readSource returns the bytes of a source, at most MaxDocumentSize.
-func readSource(s Source) ([]byte, error) {
-	switch {
-	case s.Path != "":
-		f, err := os.Open(s.Path)
-		if err != nil {
-			return nil, withoutPath(err)
-		}
-		defer f.Close()
-		b, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
-		if err != nil {
-			return nil, withoutPath(err)
-		}
-		if len(b) > MaxDocumentSize {
-			return nil, errf(ErrTooLarge, "file is larger than %d bytes", MaxDocumentSize)
-		}
-		return b, nil
-	case s.Env != "":
-		v, ok := os.LookupEnv(s.Env)
-		if !ok {
-			return nil, errors.New("environment variable is not set")
-		}
-		return []byte(v), nil
-	}
-	return bytes.Clone(s.Inline), nil
-}
-
-// withoutPath drops the path from an *fs.PathError: the KeyError around it
-// names the source already.
-func withoutPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
-	}
-	return err
+// keySource is one place the ring takes keys from: a file, an environment
+// variable or inline configuration (localSource), or an identity provider
+// (remote). A reload asks each source for the keys it holds now; a source
+// keeps whatever state it needs (a remote source its last good document).
+// A new kind of source (a Kubernetes Secret, Vault) implements this and
+// plugs into New and Reconfigure; nothing else in the ring changes. The
+// ring serialises calls to current.
+type keySource interface {
+	// current returns the source's keys for the next snapshot, and the
+	// members of its documents that were skipped as not for signature
+	// verification. An error means the source has nothing usable.
+	current() ([]*Key, []Skipped, error)
+	// stop releases what the source holds (goroutines, connections).
+	stop()
 }
