@@ -35,9 +35,16 @@
 // atomic.Pointer: readers do one atomic load and never wait. Ring.Reload
 // (and Ring.Watch, which calls it when files change) reads every source,
 // builds and validates a complete new Snapshot and swaps it in as a whole.
-// Any failure (a half-written file, a weak key, a missing file) keeps the
-// previous snapshot and is reported with every bad source and key named;
-// unchanged keys keep the generation (the generation digests each key's
+// A document with some bad keys (too weak, off the curve, a duplicate kid,
+// private material...) contributes its usable keys and reports each
+// refused one (Status.Refused, RemoteStatus.Refused), so a key its owner
+// removed stops verifying even when the new document holds a key tokengate
+// refuses. A document that is unusable as a whole (half-written, not a key
+// document, no usable key at all) keeps its source's last good keys and is
+// reported with every bad source and key named. A key file that is still
+// missing after Config.MissingFileGrace is taken as deleted and its keys
+// are removed (a file missing for a moment, as during a volume swap, keeps
+// them). Unchanged keys keep the generation (the generation digests each key's
 // material and bindings, not the documents' bytes, so a reordered or
 // reformatted key set is no change); a changed set gets the next
 // generation, and a key removed from the input no longer verifies anything
@@ -54,8 +61,8 @@
 // http only for a loopback development server, with AllowHTTP); redirects
 // never leave https and are capped; every document, discovery included, is
 // bounded while it is read. A fetched document is accepted only if it is a
-// valid JWK Set with at least one key whose alg is in the source's
-// required allow-list; keys are scoped to the configured issuer, so a key
+// JWK Set with at least one usable key whose alg is in the source's
+// required allow-list (its other bad members are refused one by one); keys are scoped to the configured issuer, so a key
 // published by one provider never verifies another issuer's tokens.
 //
 // Each remote source keeps the keys of its last good document in memory,

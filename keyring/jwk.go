@@ -107,6 +107,11 @@ func parseJWKValue(v jsonx.Value, o Options) (*Key, string, error) {
 	case kty == "EC" && crv == "secp256k1":
 		return nil, label, &skipError{reason: "crv secp256k1 (ES256K) is not supported"}
 	}
+	if kty == "oct" && o.published {
+		// A JWK Set published at a URL is public: an HMAC secret in it is
+		// known to everyone and must never verify anything.
+		return nil, label, errf(ErrPrivateKey, "an oct (HMAC secret) key in a published JWK Set is never used")
+	}
 	// RFC 9964 §3: "The alg JSON Web Key Parameter ... is REQUIRED for all
 	// AKP keys": the JWK itself must say which algorithm its bytes are for.
 	if kty == "AKP" && !v.Get("alg").Exists() {

@@ -53,12 +53,13 @@ type Options struct {
 	// for errors, logs and the admin /keys listing.
 	Source string
 
-	// skipUnsupportedAlg makes a JWK Set skip (and report) a key whose
-	// "alg" this package does not implement instead of refusing the whole
-	// set: an identity provider that adds a key of a newer algorithm must
-	// not stop its other keys from rotating. Set for remote sources only;
-	// a file the operator wrote is refused as a whole.
-	skipUnsupportedAlg bool
+	// published marks a JWK Set an identity provider publishes (remote
+	// sources). A key whose "alg" this package does not implement is
+	// skipped and reported instead of refused (a provider that adds a key
+	// of a newer algorithm must not look broken), and an oct (HMAC) member
+	// is refused: a published set holds public keys only. Files are
+	// written by the operator: there an unknown alg is refused.
+	published bool
 }
 
 // Key is a public key or HMAC secret bound to exactly one algorithm. It is

@@ -50,8 +50,23 @@ func ParseKeys(data []byte, o Options) ([]*Key, error) {
 // were skipped because they are not for signature verification, so the
 // caller can log them.
 func ParseKeysReport(data []byte, o Options) ([]*Key, []Skipped, error) {
+	return parseDocument(data, o).strict()
+}
+
+// parsed is a key document read leniently: its keys, skipped and refused
+// members, and the error that makes the document unusable as a whole.
+type parsed struct {
+	keySet
+	err error
+}
+
+func (p parsed) strict() ([]*Key, []Skipped, error) { return p.keySet.strict(p.err) }
+
+// parseDocument reads a JWK, JWK Set or PEM document (see ParseKeys),
+// refusing bad keys one by one.
+func parseDocument(data []byte, o Options) parsed {
 	if len(data) > MaxDocumentSize {
-		return nil, nil, docError(o, errf(ErrTooLarge, "%d bytes, at most %d", len(data), MaxDocumentSize))
+		return parsed{err: docError(o, errf(ErrTooLarge, "%d bytes, at most %d", len(data), MaxDocumentSize))}
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	switch {
@@ -59,21 +74,22 @@ func ParseKeysReport(data []byte, o Options) ([]*Key, []Skipped, error) {
 		var d jsonx.Doc
 		root, err := parseJSON(&d, data, o)
 		if err != nil {
-			return nil, nil, err
+			return parsed{err: err}
 		}
 		if root.Get("keys").Exists() {
-			return parseJWKSValue(root, o)
+			ks, err := parseJWKSValue(root, o)
+			return parsed{ks, err}
 		}
 		k, err := parseSingleJWK(root, o)
 		if err != nil {
-			return nil, nil, err
+			return parsed{err: err}
 		}
-		return []*Key{k}, nil, nil
+		return parsed{keySet: keySet{keys: []*Key{k}}}
 	case bytes.HasPrefix(trimmed, []byte("-----BEGIN")):
-		keys, err := ParsePEM(data, o)
-		return keys, nil, err
+		ks, err := parsePEM(data, o)
+		return parsed{ks, err}
 	}
-	return nil, nil, docError(o, errf(ErrMalformed, "not a JWK, JWK Set or PEM document"))
+	return parsed{err: docError(o, errf(ErrMalformed, "not a JWK, JWK Set or PEM document"))}
 }
 
 func docError(o Options, err error) error {

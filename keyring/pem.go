@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cloudflare/circl/sign/ed448"
@@ -20,18 +21,32 @@ import (
 // ParsePEM loads every block of a PEM document: "PUBLIC KEY" (X.509
 // SubjectPublicKeyInfo, including Ed448 per RFC 8410 and ML-DSA per RFC
 // 9881), "RSA PUBLIC KEY" (PKCS #1) and "CERTIFICATE" (its public key; the
-// certificate itself is not validated). Private key blocks are refused (ErrPrivateKey). Anything but
-// whitespace outside the blocks is an error. o.ID, if set, needs exactly one
-// block; RSA keys need o.Alg.
+// certificate itself is not validated). Private key blocks are refused
+// (ErrPrivateKey). Anything but whitespace outside the blocks is an error.
+// o.ID, if set, needs exactly one block; RSA keys need o.Alg. Every bad
+// block is reported at once and refuses the document.
 func ParsePEM(data []byte, o Options) ([]*Key, error) {
+	set, err := parsePEM(data, o)
+	keys, _, err := set.strict(err)
+	return keys, err
+}
+
+// parsePEM reads a PEM document block by block: a block that does not hold
+// a usable key is refused on its own; the error is for a document that is
+// not PEM or has no usable key.
+func parsePEM(data []byte, o Options) (keySet, error) {
+	var ks keySet
 	if len(data) > MaxDocumentSize {
-		return nil, docError(o, errf(ErrTooLarge, "%d bytes, at most %d", len(data), MaxDocumentSize))
+		return ks, docError(o, errf(ErrTooLarge, "%d bytes, at most %d", len(data), MaxDocumentSize))
 	}
 	begin := []byte("-----BEGIN")
+	type block struct {
+		i   int
+		key *Key
+	}
 	var (
-		keys []*Key
-		errs []error
-		seen = map[string]int{}
+		blocks []block
+		byKID  = map[string][]int{}
 	)
 	rest := data
 	for i := 0; ; i++ {
@@ -40,45 +55,47 @@ func ParsePEM(data []byte, o Options) ([]*Key, error) {
 			break
 		}
 		if !bytes.HasPrefix(rest, begin) {
-			return nil, docError(o, errf(ErrMalformed, "data outside PEM blocks (after block %d)", i))
+			return keySet{}, docError(o, errf(ErrMalformed, "data outside PEM blocks (after block %d)", i))
 		}
 		if i > 0 && o.ID != "" {
-			return nil, docError(o, errf(ErrMalformed, "an id is configured but the PEM document has several blocks"))
+			return keySet{}, docError(o, errf(ErrMalformed, "an id is configured but the PEM document has several blocks"))
 		}
-		block, next := pem.Decode(rest)
+		pb, next := pem.Decode(rest)
 		// pem.Decode silently skips a malformed block and returns the next
 		// one: insist that exactly the block at the front was consumed.
-		if block == nil || bytes.Count(rest[:len(rest)-len(next)], begin) != 1 {
-			return nil, &KeyError{Source: o.Source, Index: i, Err: errf(ErrMalformed, "malformed PEM block")}
+		if pb == nil || bytes.Count(rest[:len(rest)-len(next)], begin) != 1 {
+			return keySet{}, &KeyError{Source: o.Source, Index: i, Err: errf(ErrMalformed, "malformed PEM block")}
 		}
 		rest = next
-		material, err := pemMaterial(block)
+		material, err := pemMaterial(pb)
 		if err != nil {
-			errs = append(errs, &KeyError{Source: o.Source, Index: i, Err: err})
+			ks.refused = append(ks.refused, &KeyError{Source: o.Source, Index: i, Err: err})
 			continue
 		}
 		k, err := newKey(material, o)
 		if err != nil {
-			errs = append(errs, &KeyError{Source: o.Source, Index: i, KID: o.ID, Err: err})
+			ks.refused = append(ks.refused, &KeyError{Source: o.Source, Index: i, KID: o.ID, Err: err})
 			continue
 		}
-		if j, dup := seen[k.ID()]; dup {
-			errs = append(errs, &KeyError{Source: o.Source, Index: i, KID: k.ID(), Err: errf(ErrDuplicateKID, "same kid as block #%d", j)})
+		byKID[k.ID()] = append(byKID[k.ID()], i)
+		blocks = append(blocks, block{i, k})
+	}
+	for _, b := range blocks {
+		if at := byKID[b.key.ID()]; len(at) > 1 && b.key.ID() != "" {
+			ks.refused = append(ks.refused, &KeyError{Source: o.Source, Index: b.i, KID: b.key.ID(),
+				Err: errf(ErrDuplicateKID, "blocks %v hold keys with this kid: none of them is used", at)})
 			continue
 		}
-		seen[k.ID()] = i
-		keys = append(keys, k)
+		ks.keys = append(ks.keys, b.key)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	slices.SortFunc(ks.refused, func(a, b *KeyError) int { return a.Index - b.Index })
+	if len(ks.keys) == 0 {
+		if len(ks.refused) == 0 {
+			return ks, docError(o, errf(ErrNoKeys, "no PEM blocks"))
+		}
+		return ks, noKeys(o, ks, "no usable key in the PEM document (%d blocks refused)", len(ks.refused))
 	}
-	if len(keys) == 0 {
-		return nil, docError(o, errf(ErrNoKeys, "no PEM blocks"))
-	}
-	if o.ID != "" && len(keys) > 1 {
-		return nil, docError(o, errf(ErrMalformed, "an id is configured but the PEM document has %d keys", len(keys)))
-	}
-	return keys, nil
+	return ks, nil
 }
 
 func pemMaterial(block *pem.Block) (any, error) {

@@ -30,7 +30,7 @@ func (r *Ring) newSources(sources []Source, old []keySource) (srcs []keySource, 
 	var errs []error
 	for i, s := range sources {
 		if s.Remote == nil {
-			srcs[i] = &localSource{cfg: s, name: s.name(i)}
+			srcs[i] = &localSource{cfg: s, name: s.name(i), ring: r}
 			continue
 		}
 		want := s.Remote.withDefaults()

@@ -28,6 +28,11 @@ type RemoteStatus struct {
 	// ring. A source that fails later stays ready with its last good keys.
 	Ready bool
 	Keys  int // keys in the last good document (allow-list applied)
+	// Refused lists the members of the last good document that were not
+	// loaded because they are not usable keys (too weak, malformed, a
+	// duplicate kid, private material...), each naming its kid and
+	// reason. The document's other keys are in use.
+	Refused []*KeyError
 
 	LastAttempt time.Time // start of the last fetch
 	LastSuccess time.Time // last fetch that succeeded (304 included)
@@ -74,6 +79,7 @@ type remote struct {
 type remoteState struct {
 	fetched bool              // a document was accepted at least once
 	keys    []*Key            // of the last good JWK Set, allow-list applied
+	refused []*KeyError       // members of that set that were refused
 	sum     [sha256.Size]byte // digestKeys of keys: what a change is
 	jwksURL string            // URL the document came from
 	etag    string            // its ETag, for If-None-Match
@@ -141,7 +147,8 @@ func (m *remote) ready() bool { return m.state.Load().fetched }
 
 // current returns the keys of the last good document, parsed when it was
 // fetched; nothing before the first success (Ready reports that).
-func (m *remote) current() ([]*Key, []Skipped, error) { return m.state.Load().keys, nil, nil }
+// Its refused keys and fetch errors are in RemoteStatus, not here.
+func (m *remote) current() sourceKeys { return sourceKeys{keys: m.state.Load().keys} }
 
 // fetchResult is the outcome of one fetch, shared by the callers that
 // waited for it.
@@ -180,7 +187,8 @@ func (m *remote) fetch(ctx context.Context, rediscover, apply bool) fetchResult 
 	st.LastAttempt = now
 	st.Fetches++
 
-	keys, jwksURL, etag, notModified, delay, err := m.get(ctx, prev, rediscover)
+	got, err := m.get(ctx, prev, rediscover)
+	delay := got.delay
 	if err != nil {
 		st.FetchErrors++
 		st.ConsecutiveFailures++
@@ -192,13 +200,13 @@ func (m *remote) fetch(ctx context.Context, rediscover, apply bool) fetchResult 
 		st.LastSuccess = now
 		st.LastError = nil
 		st.ConsecutiveFailures = 0
-		if notModified {
+		if got.notModified {
 			st.NotModified++
 		} else {
-			next.fetched, next.keys, next.sum = true, keys, digestKeys(nil, keys)
+			next.fetched, next.keys, next.refused, next.sum = true, got.set.keys, got.set.refused, digestKeys(nil, got.set.keys)
 		}
-		next.jwksURL, next.etag = jwksURL, etag
-		st.JWKSURL, st.Ready, st.Keys = jwksURL, true, len(next.keys)
+		next.jwksURL, next.etag = got.jwksURL, got.etag
+		st.JWKSURL, st.Ready, st.Keys, st.Refused = got.jwksURL, true, len(next.keys), next.refused
 	}
 	st.NextRefresh = now.Add(delay)
 	next.next = time.Now().Add(delay)
@@ -211,86 +219,103 @@ func (m *remote) fetch(ctx context.Context, rediscover, apply bool) fetchResult 
 	res := fetchResult{err: err}
 	// The keys, not the bytes: a provider that lists its keys in another
 	// order (Ory Hydra does) has not changed them.
-	if err == nil && !notModified && (!prev.fetched || next.sum != prev.sum) {
+	if err == nil && !got.notModified && (!prev.fetched || next.sum != prev.sum) {
 		res.changed = true
-		r.log.Info("keyring: remote keys fetched", "url", m.name, "jwks_url", jwksURL, "keys", len(keys))
-		if apply {
-			res.genChanged = r.rebuild()
+		r.log.Info("keyring: remote keys fetched", "url", m.name, "jwks_url", got.jwksURL, "keys", len(next.keys), "refused", len(next.refused))
+		for _, sk := range got.set.skipped {
+			r.log.Info("keyring: JWK skipped", "source", sk.Source, "index", sk.Index, "kid", sk.KID, "reason", sk.Reason)
 		}
+	}
+	if err == nil && !got.notModified && (res.changed || !sameErrors(next.refused, prev.refused)) {
+		for _, e := range next.refused {
+			r.log.Warn("keyring: key refused; the other keys of the set are in use", "url", m.name, "error", e)
+		}
+	}
+	if res.changed && apply {
+		res.genChanged = r.rebuild()
 	}
 	return res
 }
 
+// got is the outcome of one successful fetch.
+type got struct {
+	set         keySet // the new document's keys; empty on 304
+	jwksURL     string // the JWK Set URL and ETag to keep
+	etag        string
+	notModified bool
+	delay       time.Duration // until the next refresh
+}
+
 // get performs one fetch: discovery if needed, then the JWK Set with a
-// conditional request. It returns the new document's keys (nil on 304),
-// the JWK Set URL and ETag to keep, and the delay until the next refresh.
-func (m *remote) get(ctx context.Context, prev *remoteState, rediscover bool) (keys []*Key, jwksURL, etag string, notModified bool, delay time.Duration, err error) {
-	jwksURL = m.cfg.JWKSURL
+// conditional request.
+func (m *remote) get(ctx context.Context, prev *remoteState, rediscover bool) (g got, err error) {
+	g.jwksURL = m.cfg.JWKSURL
 	if m.cfg.Discover {
-		jwksURL = prev.jwksURL
-		if jwksURL == "" || rediscover {
-			if jwksURL, err = m.discover(ctx); err != nil {
-				return
+		g.jwksURL = prev.jwksURL
+		if g.jwksURL == "" || rediscover {
+			if g.jwksURL, err = m.discover(ctx); err != nil {
+				return g, err
 			}
 		}
 	}
 	inm := ""
-	if prev.fetched && prev.jwksURL == jwksURL {
+	if prev.fetched && prev.jwksURL == g.jwksURL {
 		inm = prev.etag
 	}
-	resp, err := m.get1(ctx, jwksURL, "application/jwk-set+json, application/json", inm)
+	resp, err := m.get1(ctx, g.jwksURL, "application/jwk-set+json, application/json", inm)
 	if err != nil {
-		return
+		return g, err
 	}
-	delay = m.refreshDelay(resp.header)
-	etag = resp.header.Get("ETag")
+	g.delay = m.refreshDelay(resp.header)
+	g.etag = resp.header.Get("ETag")
 	if resp.code == http.StatusNotModified {
 		if inm == "" {
-			err = &FetchError{URL: jwksURL, StatusCode: resp.code, Err: errors.New("304 Not Modified to an unconditional request")}
-			return
+			return g, &FetchError{URL: g.jwksURL, StatusCode: resp.code, Err: errors.New("304 Not Modified to an unconditional request")}
 		}
-		if etag == "" {
-			etag = prev.etag
+		if g.etag == "" {
+			g.etag = prev.etag
 		}
-		return nil, jwksURL, etag, true, delay, nil
+		g.notModified = true
+		return g, nil
 	}
-	keys, err = m.parse(resp.body, jwksURL)
-	if err != nil {
-		return
-	}
-	return keys, jwksURL, etag, false, delay, nil
+	g.set, err = m.parse(resp.body, g.jwksURL)
+	return g, err
 }
 
-// parse accepts a JWK Set only: every member must be a valid key or one
-// that is skipped as not for signatures (ParseJWKS), and at least one key
-// must have an alg in the allow-list. Keys with other algs are left out.
-func (m *remote) parse(data []byte, src string) ([]*Key, error) {
-	o := Options{Alg: m.cfg.Alg, Issuer: m.cfg.Issuer, Client: m.cfg.Client, Source: src, skipUnsupportedAlg: true}
+// parse accepts a JWK Set only. A member that is not a usable key is
+// refused on its own (and reported); members not for signatures and keys
+// whose alg is not in the allow-list are skipped. The document fails as a
+// whole only when it is not a JWK Set or leaves no key with an allowed alg.
+func (m *remote) parse(data []byte, src string) (keySet, error) {
+	o := Options{Alg: m.cfg.Alg, Issuer: m.cfg.Issuer, Client: m.cfg.Client, Source: src, published: true}
 	var d jsonx.Doc
 	root, err := parseJSON(&d, data, o)
 	if err != nil {
-		return nil, err
+		return keySet{}, err
 	}
-	keys, skipped, err := parseJWKSValue(root, o)
+	set, err := parseJWKSValue(root, o)
 	if err != nil {
-		return nil, err
+		return keySet{}, err
 	}
-	allowed := keys[:0:0]
-	for _, k := range keys {
+	allowed := set.keys[:0:0]
+	for _, k := range set.keys {
 		if algAllowed(m.cfg.Algs, k.Alg()) {
 			allowed = append(allowed, k)
 			continue
 		}
-		skipped = append(skipped, Skipped{Source: src, Index: -1, KID: k.ID(), Reason: fmt.Sprintf("alg %s is not in the allow-list %v", k.Alg(), m.cfg.Algs)})
-	}
-	for _, sk := range skipped {
-		m.ring.log.Debug("keyring: JWK skipped", "source", sk.Source, "index", sk.Index, "kid", sk.KID, "reason", sk.Reason)
+		set.skipped = append(set.skipped, Skipped{Source: src, Index: -1, KID: k.ID(), Reason: fmt.Sprintf("alg %s is not in the allow-list %v", k.Alg(), m.cfg.Algs)})
 	}
 	if len(allowed) == 0 {
-		return nil, docError(o, errf(ErrNoKeys, "JWK Set has no key with an alg in %v (%d keys of other algs, %d skipped)",
-			m.cfg.Algs, len(keys), len(skipped)-len(keys)))
+		return keySet{}, noKeys(o, set, "JWK Set has no key with an alg in %v (%d keys of other algs, %d skipped, %d refused)",
+			m.cfg.Algs, len(set.keys), len(set.skipped)-len(set.keys), len(set.refused))
 	}
-	return allowed, nil
+	set.keys = allowed
+	return set, nil
+}
+
+// sameErrors reports whether two lists of errors read the same.
+func sameErrors(a, b []*KeyError) bool {
+	return slices.EqualFunc(a, b, func(x, y *KeyError) bool { return x.Error() == y.Error() })
 }
 
 // startLoop runs the refresh loop until ctx or the source ends. r.loops

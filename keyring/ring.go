@@ -34,6 +34,10 @@ type Config struct {
 	// RemoteStartupTimeout bounds how long New waits for the remote
 	// sources with WaitForRemotes; zero means 30s.
 	RemoteStartupTimeout time.Duration
+	// MissingFileGrace is how long a reload waits for a key file that
+	// has disappeared to come back before it removes the file's keys;
+	// zero means DefaultMissingFileGrace.
+	MissingFileGrace time.Duration
 }
 
 // Status describes the reload history of a Ring, for readiness checks and
@@ -43,11 +47,19 @@ type Status struct {
 	Keys        int       // keys in the current snapshot
 	LastReload  time.Time // time of the last reload attempt
 	LastSuccess time.Time // time of the last successful attempt (changed or not)
-	// LastError is the error of the last attempt, nil if it succeeded.
-	// The snapshot in use is still the last good one.
+	// LastError is the error of the last attempt, nil if it succeeded:
+	// the sources that could not be used as a whole. Each kept its last
+	// good keys, except a key file still missing after MissingFileGrace,
+	// whose keys were removed.
 	LastError     error
-	ReloadsOK     uint64 // successful attempts, the initial load included
-	ReloadsFailed uint64 // failed attempts; each kept the previous snapshot
+	ReloadsOK     uint64 // attempts without an error, the initial load included
+	ReloadsFailed uint64 // attempts with one
+	// Refused lists the keys of file, environment and inline sources
+	// that the last attempt did not load (too weak, malformed, a
+	// duplicate kid, not in the allow-list...), each naming its source,
+	// kid and reason; the other keys of their documents are in use.
+	// Refused keys of remote sources are in Remotes.
+	Refused []*KeyError
 	// Remotes describes each remote source, in source order.
 	Remotes []RemoteStatus
 }
@@ -71,9 +83,11 @@ type Ring struct {
 	status     atomic.Pointer[Status]    // Remotes is nil: Status adds them
 	remoteList atomic.Pointer[[]*remote] // the non-nil remotes, for lock-free readers
 
-	mu     sync.Mutex // taken by writers only
-	digest [sha256.Size]byte
-	runCtx context.Context // of Start, nil before (under mu)
+	mu           sync.Mutex // taken by writers only
+	digest       [sha256.Size]byte
+	missingGrace time.Duration
+	onMissing    func(path string) // test hook: a missing file is being waited for
+	runCtx       context.Context   // of Start, nil before (under mu)
 
 	reconfMu sync.Mutex // serialises Reconfigure
 	ctx      context.Context
@@ -111,6 +125,11 @@ func New(cfg Config) (*Ring, error) {
 	}
 	if cfg.RemoteStartupTimeout < 0 {
 		return nil, errors.New("keyring: RemoteStartupTimeout is negative")
+	}
+	if r.missingGrace = cfg.MissingFileGrace; r.missingGrace < 0 {
+		return nil, errors.New("keyring: MissingFileGrace is negative")
+	} else if r.missingGrace == 0 {
+		r.missingGrace = DefaultMissingFileGrace
 	}
 	sources, err := validSources(cfg.Sources)
 	if err != nil {
@@ -194,22 +213,28 @@ func (r *Ring) reloadReportLocked() (changed bool, err error) {
 	st := *r.status.Load()
 	st.LastReload = r.now()
 
-	err = r.reloadLocked()
-	if err != nil {
-		st.LastError = err
-		st.ReloadsFailed++
-		if r.snap.Load() == nil {
-			r.log.Error("keyring: initial key load failed", "error", err)
-		} else {
-			r.log.Error("keyring: reload failed; keeping the previous keys",
-				"generation", st.Generation, "error", err)
-		}
-	} else {
-		cur := r.snap.Load()
+	var refused []*KeyError
+	refused, err = r.reloadLocked()
+	if cur := r.snap.Load(); cur != nil {
 		st.Generation, st.Keys = cur.Generation(), cur.Len()
+	}
+	if refused != nil { // nil: a failed reload that applied nothing keeps the last report
+		st.Refused = refused
+	}
+	switch {
+	case err == nil:
 		st.LastSuccess = st.LastReload
 		st.LastError = nil
 		st.ReloadsOK++
+	case r.snap.Load() == nil:
+		st.LastError = err
+		st.ReloadsFailed++
+		r.log.Error("keyring: initial key load failed", "error", err)
+	default:
+		st.LastError = err
+		st.ReloadsFailed++
+		r.log.Error("keyring: reload failed for some key sources; each keeps its last good keys (a deleted file's keys are removed)",
+			"generation", st.Generation, "error", err)
 	}
 	r.status.Store(&st)
 	if r.onReload != nil {
@@ -218,32 +243,58 @@ func (r *Ring) reloadReportLocked() (changed bool, err error) {
 	return r.snap.Load() != before, err
 }
 
-func (r *Ring) reloadLocked() error {
+// reloadLocked asks every source for its keys and swaps in a new snapshot
+// if they changed. Sources that failed as a whole keep their last good
+// keys and are reported in the error, which is returned even when the
+// snapshot changed; only a source that never loaded (New, Reconfigure)
+// makes the reload fail without changing anything. It returns the refused
+// keys of the local sources, or nil if it applied nothing.
+func (r *Ring) reloadLocked() ([]*KeyError, error) {
 	var (
 		keys    []*Key
 		skipped []Skipped
+		refused []*KeyError
 		errs    []error
+		fatal   bool
 	)
-	// Read and parse every source even if one fails, so that one report
-	// names every problem.
+	// Ask every source even if one fails, so that one report names
+	// every problem.
 	for _, src := range r.srcs {
-		ks, sk, err := src.current()
-		skipped = append(skipped, sk...)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		res := src.current()
+		keys = append(keys, res.keys...)
+		skipped = append(skipped, res.skipped...)
+		refused = append(refused, res.refused...)
+		if res.err != nil {
+			errs = append(errs, res.err)
+			fatal = fatal || res.fatal
 		}
-		keys = append(keys, ks...)
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	cur := r.snap.Load()
+	keys, dups := r.resolveDuplicates(cur, keys)
+	if cur == nil {
+		// At start-up a kid shared across sources is a configuration
+		// error, not something to resolve silently.
+		for _, d := range dups {
+			errs, fatal = append(errs, d), true
+		}
+	}
+	if fatal {
+		return nil, errors.Join(errs...)
+	}
+	refused = append(refused, dups...)
+	if refused == nil {
+		refused = []*KeyError{}
+	}
+	if !sameErrors(refused, r.status.Load().Refused) {
+		for _, e := range refused {
+			r.log.Warn("keyring: key refused; the other keys of its source are in use", "error", e)
+		}
 	}
 	owners := r.owners()
 	sum := digestKeys(owners, keys)
-	cur := r.snap.Load()
 	if cur != nil && sum == r.digest {
 		r.log.Debug("keyring: keys unchanged", "generation", cur.Generation())
-		return nil
+		return refused, errors.Join(errs...)
 	}
 	var gen uint64 = 1
 	if cur != nil {
@@ -251,7 +302,7 @@ func (r *Ring) reloadLocked() error {
 	}
 	next, err := newSnapshot(gen, owners, keys)
 	if err != nil {
-		return err
+		return nil, errors.Join(append(errs, err)...) // duplicates are resolved above: not reached
 	}
 	for _, sk := range skipped {
 		r.log.Info("keyring: JWK skipped", "source", sk.Source, "index", sk.Index, "kid", sk.KID, "reason", sk.Reason)
@@ -259,9 +310,59 @@ func (r *Ring) reloadLocked() error {
 	r.snap.Store(next)
 	r.digest = sum
 	r.logChanges(cur, next)
-	return nil
+	return refused, errors.Join(errs...)
 }
 
+// resolveDuplicates keeps one key per issuer and kid when sources share a
+// kid: the key the current snapshot holds from the same source (a working
+// key is never displaced by a newcomer), else the first in source order.
+// The others are returned as refused.
+func (r *Ring) resolveDuplicates(cur *Snapshot, keys []*Key) ([]*Key, []*KeyError) {
+	type slot struct{ issuer, kid string }
+	winner := map[slot]*Key{}
+	for _, k := range keys {
+		if k.ID() == "" {
+			continue
+		}
+		at := slot{k.Issuer(), k.ID()}
+		w, taken := winner[at]
+		if !taken || incumbent(cur, k) && !incumbent(cur, w) {
+			winner[at] = k
+		}
+	}
+	var dups []*KeyError
+	out := keys[:0:0]
+	for _, k := range keys {
+		if w := winner[slot{k.Issuer(), k.ID()}]; k.ID() != "" && w != k {
+			where := "global keys"
+			if k.Issuer() != "" {
+				where = fmt.Sprintf("keys of issuer %q", k.Issuer())
+			}
+			dups = append(dups, &KeyError{Source: k.Source(), Index: -1, KID: k.ID(),
+				Err: errf(ErrDuplicateKID, "kid also used by a key from %s among the %s; this one is not used", sourceName(w), where)})
+			continue
+		}
+		out = append(out, k)
+	}
+	return out, dups
+}
+
+// incumbent reports whether cur holds a key with k's issuer, kid and
+// source.
+func incumbent(cur *Snapshot, k *Key) bool {
+	if cur == nil {
+		return false
+	}
+	sc := cur.scopes[k.Issuer()]
+	if sc == nil {
+		return false
+	}
+	c, ok := sc.byKID[k.ID()]
+	return ok && c.Issuer() == k.Issuer() && c.Source() == k.Source()
+}
+
+// logChanges logs the keys added and removed by a swap: source, issuer,
+// kid, alg and fingerprint only.
 func (r *Ring) logChanges(prev, next *Snapshot) {
 	type id struct{ issuer, kid, thumb string }
 	old := map[id]bool{}

@@ -235,17 +235,23 @@ func TestRingReloadKeepsSnapshot(t *testing.T) {
 		{"private key", func(t *testing.T, p string) {
 			replaceFile(t, p, jwksOf(jwkWith(&f.p256.PublicKey, map[string]any{"kid": "current", "d": enc64.EncodeToString(privBytes(f.p256))})))
 		}, keyring.ErrPrivateKey, []string{`"current"`}},
-		{"weak key", func(t *testing.T, p string) {
-			replaceFile(t, p, jwksOf(kidJWK(&f.p256.PublicKey, "current"), kidJWK(&f.rsa1024.PublicKey, "weak", "alg", "RS256")))
-		}, keyring.ErrInvalidKey, []string{`"weak"`}},
+		{"weak key only", func(t *testing.T, p string) {
+			replaceFile(t, p, jwksOf(kidJWK(&f.rsa1024.PublicKey, "current", "alg", "RS256")))
+		}, keyring.ErrInvalidKey, []string{`"current"`, "1024"}},
+		{"secrets mixed with public keys", func(t *testing.T, p string) {
+			replaceFile(t, p, jwksOf(kidJWK(&f.p256.PublicKey, "current"), kidJWK(f.hs256, "secret", "alg", "HS256")))
+		}, keyring.ErrMixedKeySet, nil},
 		{"duplicate kid", func(t *testing.T, p string) {
 			replaceFile(t, p, jwksOf(kidJWK(&f.p256.PublicKey, "current"), kidJWK(&f.p384.PublicKey, "current")))
 		}, keyring.ErrDuplicateKID, []string{`"current"`}},
-		{"missing file", func(t *testing.T, p string) {
+		{"unreadable", func(t *testing.T, p string) {
 			if err := os.Remove(p); err != nil {
 				t.Fatal(err)
 			}
-		}, fs.ErrNotExist, nil},
+			if err := os.Mkdir(p, 0o700); err != nil { // a directory where the file was
+				t.Fatal(err)
+			}
+		}, nil, []string{"directory"}},
 		{"too large", func(t *testing.T, p string) {
 			writeFile(t, filepath.Dir(p), filepath.Base(p), bytes.Repeat([]byte(" "), keyring.MaxDocumentSize+1))
 		}, keyring.ErrTooLarge, nil},
@@ -265,7 +271,7 @@ func TestRingReloadKeepsSnapshot(t *testing.T) {
 			before := r.Snapshot()
 			tt.breakIt(t, path)
 			err = r.Reload()
-			if !errors.Is(err, tt.want) {
+			if err == nil || tt.want != nil && !errors.Is(err, tt.want) {
 				t.Fatalf("Reload: %v, want %v", err, tt.want)
 			}
 			for _, s := range append([]string{path}, tt.contains...) {
@@ -280,7 +286,7 @@ func TestRingReloadKeepsSnapshot(t *testing.T) {
 				t.Fatal("key lost after a failed reload")
 			}
 			st := r.Status()
-			if st.Generation != 1 || st.ReloadsFailed != 1 || st.ReloadsOK != 1 || !errors.Is(st.LastError, tt.want) {
+			if st.Generation != 1 || st.ReloadsFailed != 1 || st.ReloadsOK != 1 || st.LastError == nil || st.LastError.Error() != err.Error() {
 				t.Errorf("status after failure: %+v", st)
 			}
 			if !strings.Contains(logs.String(), "reload failed") {
@@ -288,6 +294,9 @@ func TestRingReloadKeepsSnapshot(t *testing.T) {
 			}
 			// Fix the file: the same bytes as the running snapshot, so
 			// nothing changes and the error clears.
+			if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+				os.Remove(path)
+			}
 			replaceFile(t, path, goodDoc)
 			if err := r.Reload(); err != nil {
 				t.Fatal(err)

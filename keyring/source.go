@@ -128,15 +128,25 @@ func algAllowed(algs []Algorithm, a Algorithm) bool {
 // keySource is one place the ring takes keys from: a file, an environment
 // variable or inline configuration (localSource), or an identity provider
 // (remote). A reload asks each source for the keys it holds now; a source
-// keeps whatever state it needs (a remote source its last good document).
-// A new kind of source (a Kubernetes Secret, Vault) implements this and
-// plugs into New and Reconfigure; nothing else in the ring changes. The
-// ring serialises calls to current.
+// keeps whatever state it needs (a remote source its last good document, a
+// file its last good keys). A new kind of source (a Kubernetes Secret,
+// Vault) implements this and plugs into New and Reconfigure; nothing else
+// in the ring changes. The ring serialises calls to current.
 type keySource interface {
-	// current returns the source's keys for the next snapshot, and the
-	// members of its documents that were skipped as not for signature
-	// verification. An error means the source has nothing usable.
-	current() ([]*Key, []Skipped, error)
+	current() sourceKeys
 	// stop releases what the source holds (goroutines, connections).
 	stop()
+}
+
+// sourceKeys is what a source contributes to a reload.
+type sourceKeys struct {
+	keys    []*Key      // for the next snapshot
+	skipped []Skipped   // members not for signature verification
+	refused []*KeyError // keys of the source's document that were refused
+	// err is a problem with the source as a whole: keys are then its
+	// last good ones (or none, for a deleted file).
+	err error
+	// fatal marks an err with nothing to fall back on (the source never
+	// loaded): the reload fails and changes nothing.
+	fatal bool
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/tokengate/tokengate/keyring"
 	"github.com/valyala/fasthttp"
 )
 
@@ -41,9 +42,12 @@ type readyReport struct {
 	LastReload string `json:"last_key_reload,omitempty"`
 	// LastError is the last failed key reload; the previous keys stay in
 	// use, so it does not make the sidecar unready.
-	LastError       string `json:"last_key_reload_error,omitempty"`
-	ConfigError     string `json:"last_config_reload_error,omitempty"`
-	ConfigReloadsOK uint64 `json:"config_loads"`
+	LastError string `json:"last_key_reload_error,omitempty"`
+	// RefusedKeys names each key of a key file that was not loaded (the
+	// file's other keys are in use), with the reason.
+	RefusedKeys     []string `json:"refused_keys,omitempty"`
+	ConfigError     string   `json:"last_config_reload_error,omitempty"`
+	ConfigReloadsOK uint64   `json:"config_loads"`
 	// Revocation state: informative only. A broken revocation file keeps
 	// its previous rules and a Redis outage keeps every rule in memory, so
 	// neither makes the sidecar unready (it would only fail good tokens).
@@ -77,6 +81,7 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 		if r.LastError != nil {
 			p.LastError = r.LastError.Error()
 		}
+		p.RefusedKeys = errorStrings(r.Refused)
 		rep.IdentityProviders = append(rep.IdentityProviders, p)
 	}
 	if !ks.LastReload.IsZero() {
@@ -85,6 +90,7 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	if ks.LastError != nil {
 		rep.LastError = ks.LastError.Error()
 	}
+	rep.RefusedKeys = errorStrings(ks.Refused)
 	if s.revs != nil {
 		n := s.revs.Len()
 		rep.Revocations = &n
@@ -112,6 +118,17 @@ type providerState struct {
 	NextRefresh         string `json:"next_refresh,omitempty"`
 	LastError           string `json:"last_error,omitempty"`
 	ConsecutiveFailures int    `json:"consecutive_failures,omitempty"`
+	// RefusedKeys names each member of the provider's last good key set
+	// that was not loaded; its other keys are in use.
+	RefusedKeys []string `json:"refused_keys,omitempty"`
+}
+
+func errorStrings(errs []*keyring.KeyError) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Error())
+	}
+	return out
 }
 
 type keyInfo struct {
