@@ -15,9 +15,11 @@
 //
 // A Key is bound to exactly one JWS algorithm when it is loaded, from its
 // "alg", its curve or the configuration, and verifies only that algorithm:
-// the token header never chooses how a key is used (RFC 8725 §3.1). RSA and
-// HMAC keys without an explicit alg are refused rather than guessed (RS256
-// and PS256 keys look alike), and an "alg" the package does not know,
+// the token header never chooses how a key is used (RFC 8725 §3.1). An RSA
+// key without an alg is bound to the one RSA algorithm its source's
+// allow-list admits; with none or several, RSA and HMAC keys without an
+// explicit alg are refused rather than guessed (RS256 and PS256 keys look
+// alike), and an "alg" the package does not know,
 // "none" included, is an error. Key material is validated once, at load
 // time: RSA 2048-8192 bits with an odd exponent of at least 65537 and no
 // ROCA fingerprint, EC points on their curve, Ed25519/Ed448 points that

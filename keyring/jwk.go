@@ -117,7 +117,7 @@ func parseJWKValue(v jsonx.Value, o Options) (*Key, string, error) {
 	if kty == "AKP" && !v.Get("alg").Exists() {
 		return nil, label, errf(ErrMalformed, `"alg" is missing: it is required for kty AKP`)
 	}
-	alg, err := jwkAlg(v, o)
+	alg, err := jwkAlg(v, kty, crv, o)
 	if err != nil {
 		return nil, label, err
 	}
@@ -154,7 +154,9 @@ func parseJWKValue(v jsonx.Value, o Options) (*Key, string, error) {
 			return nil, label, err
 		}
 	}
-	k, err := newKey(material, Options{ID: kid, Alg: alg, Issuer: o.Issuer, Client: o.Client, Source: o.Source})
+	ko := o
+	ko.ID, ko.Alg = kid, alg
+	k, err := newKey(material, ko)
 	if err != nil {
 		return nil, label, err
 	}
@@ -162,9 +164,18 @@ func parseJWKValue(v jsonx.Value, o Options) (*Key, string, error) {
 }
 
 // jwkAlg resolves the key's alg from the JWK "alg" and the configured one.
-func jwkAlg(v jsonx.Value, o Options) (Algorithm, error) {
+// For a file the configured alg is the key's, and a JWK "alg" must agree
+// with it. For a provider's published set it only binds keys without an
+// "alg" that can use it (issuers[].alg names the RSA algorithm of a
+// provider that omits "alg"); a key that says its alg keeps it and the
+// allow-list judges it, and an EC or OKP key takes its alg from its curve.
+// "" leaves the choice to the key type (newKey).
+func jwkAlg(v jsonx.Value, kty, crv string, o Options) (Algorithm, error) {
 	av := v.Get("alg")
 	if !av.Exists() {
+		if o.published && o.Alg != "" && !algFits(kty, crv, o.Alg) {
+			return "", nil
+		}
 		return o.Alg, nil
 	}
 	raw := av.Str()
@@ -178,10 +189,30 @@ func jwkAlg(v jsonx.Value, o Options) (Algorithm, error) {
 		// not be loaded under another one.
 		return "", errf(ErrUnsupportedAlg, "alg %q is not supported", clip(raw))
 	}
-	if o.Alg != "" && o.Alg != alg {
+	if o.Alg != "" && o.Alg != alg && !o.published {
 		return "", errf(ErrAlgMismatch, "JWK alg %s differs from the configured alg %s", alg, o.Alg)
 	}
 	return alg, nil
+}
+
+// algFits reports whether a key of type kty on curve crv can verify a.
+func algFits(kty, crv string, a Algorithm) bool {
+	switch kty {
+	case "RSA":
+		return a.Family() == FamilyRSA || a.Family() == FamilyRSAPSS
+	case "EC":
+		curve, _, ok := ecCurve(crv)
+		if !ok {
+			return false
+		}
+		want, _, _ := curveAlg(curve)
+		return a == want
+	case "OKP":
+		return a == EdDSA || Algorithm(crv) == a
+	case "oct":
+		return a.Family() == FamilyHMAC
+	}
+	return false
 }
 
 var strictB64URL = base64.RawURLEncoding.Strict()

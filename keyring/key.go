@@ -60,6 +60,10 @@ type Options struct {
 	// is refused: a published set holds public keys only. Files are
 	// written by the operator: there an unknown alg is refused.
 	published bool
+	// algs is the source's allow-list. An RSA key without an alg is
+	// bound to its one RSA algorithm when it admits exactly one (RS256
+	// and PS256 keys look alike, so two would be a guess).
+	algs []Algorithm
 }
 
 // Key is a public key or HMAC secret bound to exactly one algorithm. It is

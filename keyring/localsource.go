@@ -98,7 +98,7 @@ func (l *localSource) awaitFile() ([]byte, error) {
 // the source's allow-list: a key with another alg is refused.
 func (l *localSource) parse(data []byte) parsed {
 	s := l.cfg
-	o := Options{ID: s.ID, Alg: s.Alg, Issuer: s.Issuer, Client: s.Client, Source: l.name}
+	o := Options{ID: s.ID, Alg: s.Alg, Issuer: s.Issuer, Client: s.Client, Source: l.name, algs: s.Algs}
 	if s.Secret {
 		k, err := ParseSecret(data, s.Encoding, o)
 		if err != nil {

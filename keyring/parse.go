@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 
 	"github.com/tokengate/tokengate/internal/jsonx"
 )
@@ -17,10 +18,19 @@ const MaxDocumentSize = 1 << 20
 // caller's KeyError names those, so only the cause (the error NewKey
 // wrapped) is kept.
 func newKey(material any, o Options) (*Key, error) {
-	if pub, ok := material.(*rsa.PublicKey); ok && pub.N != nil && rocaFingerprint(pub.N) {
-		// CVE-2017-15361 (ROCA): moduli from Infineon's RSALib can be
-		// factored; their structure is detectable from n alone.
-		return nil, errf(ErrInvalidKey, "RSA modulus has the ROCA fingerprint (CVE-2017-15361): the private key can be recovered")
+	if pub, ok := material.(*rsa.PublicKey); ok {
+		if pub.N != nil && rocaFingerprint(pub.N) {
+			// CVE-2017-15361 (ROCA): moduli from Infineon's RSALib can be
+			// factored; their structure is detectable from n alone.
+			return nil, errf(ErrInvalidKey, "RSA modulus has the ROCA fingerprint (CVE-2017-15361): the private key can be recovered")
+		}
+		if o.Alg == "" {
+			alg, err := o.rsaAlg()
+			if err != nil {
+				return nil, err
+			}
+			o.Alg = alg
+		}
 	}
 	k, err := NewKey(material, o)
 	if err != nil {
@@ -31,6 +41,29 @@ func newKey(material any, o Options) (*Key, error) {
 		return nil, &detail{kind: ErrInvalidKey, msg: "key refused", err: cause}
 	}
 	return k, nil
+}
+
+// rsaAlg binds an RSA key that has no alg: to the one RSA algorithm the
+// source's allow-list admits. RS256 and PS256 keys look alike, so with none
+// or several the key is refused, and the error names the setting that
+// binds it (a provider's key whose type the allow-list does not admit at
+// all is skipped like any key of another alg).
+func (o Options) rsaAlg() (Algorithm, error) {
+	var rsaAlgs []Algorithm
+	for _, a := range o.algs {
+		if f := a.Family(); f == FamilyRSA || f == FamilyRSAPSS {
+			rsaAlgs = append(rsaAlgs, a)
+		}
+	}
+	switch {
+	case len(rsaAlgs) == 1:
+		return rsaAlgs[0], nil
+	case o.published && len(rsaAlgs) == 0:
+		return "", &skipError{reason: fmt.Sprintf("RSA key without \"alg\", and issuers[].algs %v admits no RSA algorithm", o.algs)}
+	case o.published:
+		return "", errf(ErrInvalidKey, "RSA key without \"alg\", and issuers[].algs admits %v: set issuers[].alg to the one this provider signs with (RS256 and PS256 keys look alike)", rsaAlgs)
+	}
+	return "", errf(ErrInvalidKey, "RSA key without \"alg\": set keys[].alg, or list exactly one RSA algorithm in keys[].algs (RS256 and PS256 keys look alike; tokengate does not guess)")
 }
 
 // jsonLimits bound a key document: a JWK Set of a few thousand keys, each

@@ -287,7 +287,7 @@ func (m *remote) get(ctx context.Context, prev *remoteState, rediscover bool) (g
 // whose alg is not in the allow-list are skipped. The document fails as a
 // whole only when it is not a JWK Set or leaves no key with an allowed alg.
 func (m *remote) parse(data []byte, src string) (keySet, error) {
-	o := Options{Alg: m.cfg.Alg, Issuer: m.cfg.Issuer, Client: m.cfg.Client, Source: src, published: true}
+	o := Options{Alg: m.cfg.Alg, Issuer: m.cfg.Issuer, Client: m.cfg.Client, Source: src, published: true, algs: m.cfg.Algs}
 	var d jsonx.Doc
 	root, err := parseJSON(&d, data, o)
 	if err != nil {

@@ -76,9 +76,11 @@ type RemoteConfig struct {
 	// Discover fetches <Issuer>/.well-known/openid-configuration and uses
 	// its "jwks_uri". Its "issuer" must equal Issuer byte for byte.
 	Discover bool
-	// Alg binds RSA keys that have no "alg" member (some providers omit
-	// it); it must be in Algs. With Alg set, every key in the set must be
-	// usable for that alg. See Options.Alg.
+	// Alg binds keys that have no "alg" member and can use it (Entra ID
+	// omits "alg" on its RSA keys); it must be in Algs. Without it, an
+	// RSA key without "alg" is bound to the one RSA algorithm Algs
+	// admits, and refused if Algs admits several. A key whose "alg" is
+	// given keeps it; EC and OKP keys take theirs from their curve.
 	Alg Algorithm
 	// Algs is the allow-list, required: keys with another alg are left
 	// out of the set (and logged), not loaded. HMAC algs are refused: a
