@@ -79,6 +79,8 @@
 // (Config.RemoteStartup); Ring.Start runs a refresh loop per source that
 // follows the provider's Cache-Control max-age within [MinRefresh,
 // MaxRefresh]; Ring.Refetch serves the unknown-kid case at most once per
-// RefetchInterval per source, shared by all concurrent callers; Ring.Ready
+// RefetchInterval per source, shared by all concurrent callers, skipping
+// kids the last fetches proved absent and delaying (not dropping) a new
+// kid's refetch to the end of the interval; Ring.Ready
 // and Status.Remotes report each source's state.
 package keyring

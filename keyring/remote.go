@@ -68,8 +68,7 @@ type remote struct {
 	kick  chan struct{} // wakes the refresh loop after a fetch rescheduled it
 	state atomic.Pointer[remoteState]
 
-	lastRefetch           atomic.Pointer[time.Time] // start of the last unknown-kid fetch (Config.Now)
-	refetches, suppressed atomic.Uint64
+	rf refetcher // unknown-kid refetches (refetch.go)
 
 	loopMu  sync.Mutex      // guards loopCtx
 	loopCtx context.Context // of the running loop, nil if none was started
@@ -77,12 +76,13 @@ type remote struct {
 
 // remoteState is what one fetch published.
 type remoteState struct {
-	fetched bool              // a document was accepted at least once
-	keys    []*Key            // of the last good JWK Set, allow-list applied
-	refused []*KeyError       // members of that set that were refused
-	sum     [sha256.Size]byte // digestKeys of keys: what a change is
-	jwksURL string            // URL the document came from
-	etag    string            // its ETag, for If-None-Match
+	fetched bool                // a document was accepted at least once
+	keys    []*Key              // of the last good JWK Set, allow-list applied
+	kids    map[string]struct{} // the kids of keys
+	refused []*KeyError         // members of that set that were refused
+	sum     [sha256.Size]byte   // digestKeys of keys: what a change is
+	jwksURL string              // URL the document came from
+	etag    string              // its ETag, for If-None-Match
 	next    time.Time
 	status  RemoteStatus
 }
@@ -131,6 +131,7 @@ func (r *Ring) newRemote(c RemoteConfig) (*remote, error) {
 // stop ends the source's loop and any fetch in flight.
 func (m *remote) stop() {
 	m.cancel()
+	m.stopRefetches()
 	if m.ownTr != nil {
 		m.ownTr.CloseIdleConnections()
 	}
@@ -138,12 +139,18 @@ func (m *remote) stop() {
 
 func (m *remote) status() RemoteStatus {
 	st := m.state.Load().status
-	st.Refetches = m.refetches.Load()
-	st.RefetchesSuppressed = m.suppressed.Load()
+	st.Refetches = m.rf.refetches.Load()
+	st.RefetchesSuppressed = m.rf.suppressed.Load()
 	return st
 }
 
 func (m *remote) ready() bool { return m.state.Load().fetched }
+
+// has reports whether the last good document holds a key with kid.
+func (s *remoteState) has(kid []byte) bool {
+	_, ok := s.kids[string(kid)]
+	return ok
+}
 
 // current returns the keys of the last good document, parsed when it was
 // fetched; nothing before the first success (Ready reports that).
@@ -156,7 +163,6 @@ type fetchResult struct {
 	err        error
 	changed    bool // a new document (or JWK Set URL) was accepted
 	genChanged bool // and the ring got a new generation from it
-	suppressed bool // an unknown-kid fetch refused by RefetchInterval
 }
 
 // shared runs fn as the source's fetch, or joins the one in flight, and
@@ -204,6 +210,10 @@ func (m *remote) fetch(ctx context.Context, rediscover, apply bool) fetchResult 
 			st.NotModified++
 		} else {
 			next.fetched, next.keys, next.refused, next.sum = true, got.set.keys, got.set.refused, digestKeys(nil, got.set.keys)
+			next.kids = make(map[string]struct{}, len(next.keys))
+			for _, k := range next.keys {
+				next.kids[k.ID()] = struct{}{}
+			}
 		}
 		next.jwksURL, next.etag = got.jwksURL, got.etag
 		st.JWKSURL, st.Ready, st.Keys, st.Refused = got.jwksURL, true, len(next.keys), next.refused
@@ -221,6 +231,7 @@ func (m *remote) fetch(ctx context.Context, rediscover, apply bool) fetchResult 
 	// order (Ory Hydra does) has not changed them.
 	if err == nil && !got.notModified && (!prev.fetched || next.sum != prev.sum) {
 		res.changed = true
+		m.removedKIDs(prev, &next)
 		r.log.Info("keyring: remote keys fetched", "url", m.name, "jwks_url", got.jwksURL, "keys", len(next.keys), "refused", len(next.refused))
 		for _, sk := range got.set.skipped {
 			r.log.Info("keyring: JWK skipped", "source", sk.Source, "index", sk.Index, "kid", sk.KID, "reason", sk.Reason)

@@ -16,7 +16,7 @@ const (
 	DefaultMinRefresh           = time.Minute
 	DefaultMaxRefresh           = 24 * time.Hour
 	DefaultRefresh              = 15 * time.Minute
-	DefaultRefetchInterval      = 30 * time.Second
+	DefaultRefetchInterval      = 3 * time.Second
 	DefaultFetchTimeout         = 10 * time.Second
 	DefaultMinBackoff           = time.Second
 	DefaultMaxBackoff           = 5 * time.Minute
@@ -95,7 +95,9 @@ type RemoteConfig struct {
 	// into the bounds) applies without Cache-Control.
 	MinRefresh, MaxRefresh, DefaultRefresh time.Duration
 	// RefetchInterval is the least time between two unknown-kid fetches
-	// (Ring.Refetch) of this source, measured on Config.Now.
+	// (Ring.Refetch) of this source, measured on Config.Now; a new kid
+	// within it is fetched when it ends, so it is also the longest a key
+	// the provider rotated in waits (with random kids sprayed meanwhile).
 	RefetchInterval time.Duration
 	// Timeout bounds each HTTP request, reading the body included.
 	Timeout time.Duration
