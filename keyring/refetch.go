@@ -2,6 +2,8 @@ package keyring
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -246,7 +248,11 @@ func (r *Ring) Refetch(ctx context.Context, issuer, kid []byte) bool {
 	if list == nil {
 		return false
 	}
-	gen := r.Snapshot().Generation()
+	snap := r.Snapshot()
+	gen := snap.Generation()
+	if !snap.HasKeysFor(issuer) {
+		r.logNoKeys(snap, issuer)
+	}
 	target := ""
 	for _, m := range *list {
 		if m.cfg.Issuer != "" && m.cfg.Issuer == string(issuer) {
@@ -284,4 +290,22 @@ func (r *Ring) Refetch(ctx context.Context, issuer, kid []byte) bool {
 	}
 	_, ok := s.Find(issuer, kid, "")
 	return ok
+}
+
+// logNoKeys says, at most once per refetchLogEvery, that a token's issuer
+// has no keys while others do: usually the issuer is written differently
+// in the configuration (a trailing slash). The issuer comes from the
+// token: clipped and quoted, so it cannot forge log lines.
+func (r *Ring) logNoKeys(snap *Snapshot, issuer []byte) {
+	now := r.now().UnixNano()
+	next := r.noKeysLog.Load()
+	if now < next || !r.noKeysLog.CompareAndSwap(next, now+int64(refetchLogEvery)) {
+		return
+	}
+	configured := snap.issuers()
+	for i, iss := range configured {
+		configured[i] = strconv.Quote(iss)
+	}
+	r.log.Info("keyring: no keys for the token's issuer; is it written differently in the configuration?",
+		"issuer", strconv.QuoteToASCII(clip(issuer)), "configured_issuers", strings.Join(configured, ", "))
 }

@@ -99,14 +99,14 @@ func (r *Ring) newRemote(c RemoteConfig) (*remote, error) {
 		if c.CAFile != "" {
 			pem, err := os.ReadFile(c.CAFile)
 			if err != nil {
-				return nil, fmt.Errorf("CAFile: %w", err)
+				return nil, fmt.Errorf("jwks.ca_file: %w", err)
 			}
 			pool, err := x509.SystemCertPool()
 			if err != nil {
 				pool = x509.NewCertPool()
 			}
 			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("CAFile %s: no PEM certificate in it", c.CAFile)
+				return nil, fmt.Errorf("jwks.ca_file %s: no PEM certificate in it", c.CAFile)
 			}
 			tlsCfg.RootCAs = pool
 		}

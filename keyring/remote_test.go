@@ -426,27 +426,27 @@ func TestRemoteConfigErrors(t *testing.T) {
 		want     error
 		contains []string
 	}{
-		{"http without AllowHTTP", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "http://127.0.0.1:1/jwks", Algs: es}}, keyring.ErrInsecureURL, []string{"JWKSURL", "http://127.0.0.1:1/jwks", "AllowHTTP"}},
-		{"AllowHTTP with a remote host", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "http://idp.example/jwks", Algs: es, AllowHTTP: true}}, keyring.ErrInsecureURL, []string{"JWKSURL", "loopback", "idp.example"}},
+		{"http without AllowHTTP", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "http://127.0.0.1:1/jwks", Algs: es}}, keyring.ErrInsecureURL, []string{"issuers[].jwks_url", "http://127.0.0.1:1/jwks", "jwks.allow_http"}},
+		{"AllowHTTP with a remote host", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "http://idp.example/jwks", Algs: es, AllowHTTP: true}}, keyring.ErrInsecureURL, []string{"issuers[].jwks_url", "loopback", "idp.example"}},
 		{"AllowHTTP with a lookalike host", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "http://127.0.0.1.nip.io/jwks", Algs: es, AllowHTTP: true}}, keyring.ErrInsecureURL, []string{"loopback"}},
-		{"other scheme", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "file:///etc/jwks.json", Algs: es}}, keyring.ErrInsecureURL, []string{"JWKSURL", "scheme"}},
-		{"relative URL", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "/jwks", Algs: es}}, keyring.ErrInsecureURL, []string{"JWKSURL"}},
+		{"other scheme", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "file:///etc/jwks.json", Algs: es}}, keyring.ErrInsecureURL, []string{"issuers[].jwks_url", "scheme"}},
+		{"relative URL", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "/jwks", Algs: es}}, keyring.ErrInsecureURL, []string{"issuers[].jwks_url"}},
 		{"credentials in the URL", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://u:p@idp.example/jwks", Algs: es}}, keyring.ErrInsecureURL, []string{"user information"}},
-		{"no URL", keyring.Source{Remote: &keyring.RemoteConfig{Algs: es}}, nil, []string{"JWKSURL is required"}},
+		{"no URL", keyring.Source{Remote: &keyring.RemoteConfig{Algs: es}}, nil, []string{"issuers[].jwks_url is required"}},
 		{"URL and discovery", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Discover: true, Issuer: "https://idp.example", Algs: es}}, nil, []string{"exclusive"}},
-		{"discovery without issuer", keyring.Source{Remote: &keyring.RemoteConfig{Discover: true, Algs: es}}, nil, []string{"Issuer is required"}},
-		{"http issuer", keyring.Source{Remote: &keyring.RemoteConfig{Discover: true, Issuer: "http://idp.example", Algs: es}}, keyring.ErrInsecureURL, []string{"Issuer"}},
-		{"issuer with a query", keyring.Source{Remote: &keyring.RemoteConfig{Discover: true, Issuer: "https://idp.example/?tenant=1", Algs: es}}, nil, []string{"Issuer", "query"}},
-		{"no allow-list", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks"}}, nil, []string{"Algs", "required"}},
-		{"HMAC in the allow-list", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: []keyring.Algorithm{keyring.HS256}}}, nil, []string{"Algs", "HS256"}},
-		{"unknown alg", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: []keyring.Algorithm{"none"}}}, nil, []string{"Algs", `"none"`}},
-		{"alg outside algs", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Alg: keyring.RS256, Algs: es}}, nil, []string{"Alg", "RS256"}},
-		{"min above max refresh", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, MaxRefresh: time.Second}}, nil, []string{"MinRefresh", "MaxRefresh"}},
-		{"negative timeout", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, Timeout: -time.Second}}, nil, []string{"Timeout"}},
-		{"min above max backoff", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, MinBackoff: time.Hour}}, nil, []string{"MinBackoff", "MaxBackoff"}},
-		{"size above the cap", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, MaxSize: keyring.MaxDocumentSize + 1}}, nil, []string{"MaxSize"}},
-		{"CA file and client", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, CAFile: "ca.pem", HTTPClient: &http.Client{}}}, nil, []string{"CAFile", "HTTPClient"}},
-		{"missing CA file", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, CAFile: filepath.Join(t.TempDir(), "missing.pem")}}, os.ErrNotExist, []string{"CAFile"}},
+		{"discovery without issuer", keyring.Source{Remote: &keyring.RemoteConfig{Discover: true, Algs: es}}, nil, []string{"issuers[].issuer is required"}},
+		{"http issuer", keyring.Source{Remote: &keyring.RemoteConfig{Discover: true, Issuer: "http://idp.example", Algs: es}}, keyring.ErrInsecureURL, []string{"issuers[].issuer"}},
+		{"issuer with a query", keyring.Source{Remote: &keyring.RemoteConfig{Discover: true, Issuer: "https://idp.example/?tenant=1", Algs: es}}, nil, []string{"issuers[].issuer", "query"}},
+		{"no allow-list", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks"}}, nil, []string{"issuers[].algs", "required"}},
+		{"HMAC in the allow-list", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: []keyring.Algorithm{keyring.HS256}}}, nil, []string{"issuers[].algs", "HS256"}},
+		{"unknown alg", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: []keyring.Algorithm{"none"}}}, nil, []string{"issuers[].algs", `"none"`}},
+		{"alg outside algs", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Alg: keyring.RS256, Algs: es}}, nil, []string{"issuers[].alg", "RS256"}},
+		{"min above max refresh", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, MaxRefresh: time.Second}}, nil, []string{"jwks.min_refresh", "jwks.max_refresh"}},
+		{"negative timeout", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, Timeout: -time.Second}}, nil, []string{"jwks.timeout"}},
+		{"min above max backoff", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, MinBackoff: time.Hour}}, nil, []string{"jwks.min_backoff", "jwks.max_backoff"}},
+		{"size above the cap", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, MaxSize: keyring.MaxDocumentSize + 1}}, nil, []string{"jwks.max_size"}},
+		{"CA file and client", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, CAFile: "ca.pem", HTTPClient: &http.Client{}}}, nil, []string{"jwks.ca_file", "HTTPClient"}},
+		{"missing CA file", keyring.Source{Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es, CAFile: filepath.Join(t.TempDir(), "missing.pem")}}, os.ErrNotExist, []string{"jwks.ca_file"}},
 		{"source fields with remote", keyring.Source{Issuer: "https://idp.example", Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es}}, nil, []string{"RemoteConfig"}},
 		{"path and remote", keyring.Source{Path: "x.json", Remote: &keyring.RemoteConfig{JWKSURL: "https://idp.example/jwks", Algs: es}}, nil, []string{"exactly one of"}},
 	}
@@ -1003,7 +1003,7 @@ func TestRemoteReconfigure(t *testing.T) {
 	bad := fast(down.remote("https://down.example"))
 	bad.CAFile = filepath.Join(t.TempDir(), "missing.pem")
 	err = r.Reconfigure([]keyring.Source{{Remote: fast(a.remote(issA))}, {Remote: fast(b.remote(issB))}, {Remote: bad}})
-	wantErr(t, err, os.ErrNotExist, "CAFile")
+	wantErr(t, err, os.ErrNotExist, "jwks.ca_file")
 	if err := r.RefreshRemotes(context.Background()); err != nil {
 		t.Fatalf("remotes stopped by a failed Reconfigure: %v", err)
 	}

@@ -138,7 +138,11 @@ func discoveryURL(issuer string) string {
 	return strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
 }
 
-// Validate checks c and returns every problem, each naming its field.
+// Validate checks c and returns every problem, each naming the key that
+// sets the field in tokengate's configuration: issuers[].jwks_url,
+// issuers[].issuer, issuers[].discovery, issuers[].alg, issuers[].algs for
+// an issuer's own settings, jwks.* (allow_http, min_refresh, ca_file...)
+// for those shared by every provider.
 func (c RemoteConfig) Validate() error {
 	errs := c.validate()
 	for i, err := range errs {
@@ -152,52 +156,52 @@ func (c RemoteConfig) validate() []error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	switch {
 	case c.Discover && c.JWKSURL != "":
-		bad("JWKSURL and Discover are exclusive: discovery finds the JWK Set URL")
+		bad("issuers[].jwks_url and issuers[].discovery are exclusive: discovery finds the JWK Set URL")
 	case c.Discover && c.Issuer == "":
-		bad("Issuer is required with Discover: it is the discovery base URL")
+		bad("issuers[].issuer is required with issuers[].discovery: it is the discovery base URL")
 	case !c.Discover && c.JWKSURL == "":
-		bad("JWKSURL is required (or set Discover and Issuer)")
+		bad("issuers[].jwks_url is required (or set issuers[].discovery)")
 	}
 	if c.JWKSURL != "" {
 		if err := checkRawURL(c.JWKSURL, c.AllowHTTP); err != nil {
-			bad("JWKSURL: %w", err)
+			bad("issuers[].jwks_url: %w", err)
 		}
 	}
 	if c.Discover && c.Issuer != "" {
 		// OIDC Core §2 ("iss"): a case-sensitive https URL with scheme,
 		// host and optionally port and path, no query or fragment.
 		if err := checkRawURL(c.Issuer, c.AllowHTTP); err != nil {
-			bad("Issuer: %w", err)
+			bad("issuers[].issuer: %w", err)
 		} else if u, _ := url.Parse(c.Issuer); u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(c.Issuer, "?#") {
-			bad("Issuer: an OpenID issuer has no query or fragment")
+			bad("issuers[].issuer: an OpenID issuer has no query or fragment")
 		}
 	}
 	if len(c.Algs) == 0 {
-		bad("Algs: an allow-list is required for remote keys (for example RS256)")
+		bad("issuers[].algs: an allow-list is required for fetched keys (for example [RS256])")
 	}
 	for _, a := range c.Algs {
 		alg, ok := LookupAlgorithm([]byte(a))
 		switch {
 		case !ok:
-			bad("Algs: unsupported alg %q", string(a))
+			bad("issuers[].algs: unsupported alg %q", string(a))
 		case alg.Family() == FamilyHMAC:
-			bad("Algs: %s: a published JWK Set holds public keys, never HMAC secrets", a)
+			bad("issuers[].algs: %s: a published JWK Set holds public keys, never HMAC secrets", a)
 		}
 	}
 	if c.Alg != "" {
 		if _, ok := LookupAlgorithm([]byte(c.Alg)); !ok {
-			bad("Alg: unsupported alg %q", string(c.Alg))
+			bad("issuers[].alg: unsupported alg %q", string(c.Alg))
 		} else if len(c.Algs) > 0 && !algAllowed(c.Algs, c.Alg) {
-			bad("Alg: %s is not in Algs", c.Alg)
+			bad("issuers[].alg: %s is not in issuers[].algs", c.Alg)
 		}
 	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{
-		{"MinRefresh", c.MinRefresh}, {"MaxRefresh", c.MaxRefresh}, {"DefaultRefresh", c.DefaultRefresh},
-		{"RefetchInterval", c.RefetchInterval}, {"Timeout", c.Timeout},
-		{"MinBackoff", c.MinBackoff}, {"MaxBackoff", c.MaxBackoff},
+		{"jwks.min_refresh", c.MinRefresh}, {"jwks.max_refresh", c.MaxRefresh}, {"jwks.default_refresh", c.DefaultRefresh},
+		{"jwks.refetch_interval", c.RefetchInterval}, {"jwks.timeout", c.Timeout},
+		{"jwks.min_backoff", c.MinBackoff}, {"jwks.max_backoff", c.MaxBackoff},
 	} {
 		if d.v < 0 {
 			bad("%s is negative (%s)", d.name, d.v)
@@ -205,19 +209,19 @@ func (c RemoteConfig) validate() []error {
 	}
 	n := c.withDefaults()
 	if n.MinRefresh > n.MaxRefresh {
-		bad("MinRefresh (%s) is greater than MaxRefresh (%s)", n.MinRefresh, n.MaxRefresh)
+		bad("jwks.min_refresh (%s) is greater than jwks.max_refresh (%s)", n.MinRefresh, n.MaxRefresh)
 	}
 	if n.MinBackoff > n.MaxBackoff {
-		bad("MinBackoff (%s) is greater than MaxBackoff (%s)", n.MinBackoff, n.MaxBackoff)
+		bad("jwks.min_backoff (%s) is greater than jwks.max_backoff (%s)", n.MinBackoff, n.MaxBackoff)
 	}
 	if c.MaxSize < 0 || c.MaxSize > MaxDocumentSize {
-		bad("MaxSize %d is outside 1..%d bytes", c.MaxSize, MaxDocumentSize)
+		bad("jwks.max_size %d is outside 1..%d bytes", c.MaxSize, MaxDocumentSize)
 	}
 	if c.CAFile != "" && c.HTTPClient != nil {
-		bad("CAFile cannot be combined with HTTPClient: configure the client's TLS roots instead")
+		bad("jwks.ca_file cannot be combined with an HTTPClient: configure the client's TLS roots instead")
 	}
 	if strings.ContainsFunc(c.UserAgent, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		bad("UserAgent contains control characters")
+		bad("jwks.user_agent contains control characters")
 	}
 	return errs
 }
@@ -273,10 +277,10 @@ func checkURL(u *url.URL, allowHTTP bool) error {
 	case "https":
 	case "http":
 		if !allowHTTP {
-			return fmt.Errorf("%w: plain http is refused; use https (AllowHTTP permits a loopback development server)", ErrInsecureURL)
+			return fmt.Errorf("%w: plain http is refused; use https (jwks.allow_http: true permits a loopback development server)", ErrInsecureURL)
 		}
 		if !isLoopback(u.Hostname()) {
-			return fmt.Errorf("%w: plain http is allowed for loopback hosts only, not %q", ErrInsecureURL, u.Hostname())
+			return fmt.Errorf("%w: plain http is allowed for loopback hosts only (jwks.allow_http), not %q", ErrInsecureURL, u.Hostname())
 		}
 	default:
 		return fmt.Errorf("%w: scheme %q: an absolute https URL is required", ErrInsecureURL, u.Scheme)

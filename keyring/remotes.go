@@ -2,6 +2,8 @@ package keyring
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"sync"
 	"time"
@@ -9,7 +11,8 @@ import (
 
 // fetchRemotes fetches each source once, concurrently, without rebuilding
 // the ring; with retry, failed sources are retried with backoff until ctx
-// is done. It returns the last error of each source that has no document.
+// is done or they fail in a way retrying cannot cure (incurable). It
+// returns the last error of each source that has no document.
 func fetchRemotes(ctx context.Context, ms []*remote, retry bool) error {
 	errs := make([]error, len(ms))
 	var wg sync.WaitGroup
@@ -18,7 +21,7 @@ func fetchRemotes(ctx context.Context, ms []*remote, retry bool) error {
 			for {
 				res, _ := m.shared(ctx, func() fetchResult { return m.fetch(ctx, true, false) })
 				errs[i] = res.err
-				if res.err == nil || !retry {
+				if res.err == nil || !retry || incurable(res.err) {
 					return
 				}
 				t := time.NewTimer(time.Until(m.state.Load().next))
@@ -50,11 +53,35 @@ func fetchRemotes(ctx context.Context, ms []*remote, retry bool) error {
 	return errors.Join(out...)
 }
 
+// incurable reports a fetch error that retrying cannot cure: the discovery
+// document names another issuer (OIDC Discovery §4.3), a URL the provider
+// gave (a discovered jwks_uri, a redirect) is not allowed, or its TLS
+// certificate is not trusted. Start-up reports these at once instead of
+// retrying until the timeout; the refresh loop still retries them (the
+// provider or the trust store may be fixed while tokengate runs).
+func incurable(err error) bool {
+	if errors.Is(err, ErrIssuerMismatch) || errors.Is(err, ErrInsecureURL) {
+		return true
+	}
+	var (
+		verify    *tls.CertificateVerificationError
+		authority x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+	)
+	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &hostname) || errors.As(err, &invalid)
+}
+
 // notReadyError marks the last error of a remote source without a
 // document; the error names the URL already.
 type notReadyError struct{ err error }
 
-func (e notReadyError) Error() string { return e.err.Error() }
+func (e notReadyError) Error() string {
+	if incurable(e.err) {
+		return e.err.Error() + " (retrying cannot cure this: fix the configuration or the provider)"
+	}
+	return e.err.Error()
+}
 
 func (e notReadyError) Unwrap() []error { return []error{ErrRemoteNotReady, e.err} }
 

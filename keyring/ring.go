@@ -83,6 +83,8 @@ type Ring struct {
 	status     atomic.Pointer[Status]    // Remotes is nil: Status adds them
 	remoteList atomic.Pointer[[]*remote] // the non-nil remotes, for lock-free readers
 
+	noKeysLog atomic.Int64 // unix nanoseconds (Config.Now) before which logNoKeys is quiet
+
 	mu           sync.Mutex // taken by writers only
 	digest       [sha256.Size]byte
 	missingGrace time.Duration
@@ -151,10 +153,14 @@ func New(cfg Config) (*Ring, error) {
 		}
 		ctx, cancel := context.WithTimeout(r.ctx, timeout)
 		err := fetchRemotes(ctx, fresh, cfg.RemoteStartup == WaitForRemotes)
+		timedOut := ctx.Err() != nil
 		cancel()
 		if err != nil {
 			if cfg.RemoteStartup == WaitForRemotes {
 				r.stopAll()
+				if !timedOut {
+					return nil, fmt.Errorf("keyring: remote key sources failed: %w", err)
+				}
 				return nil, fmt.Errorf("keyring: remote key sources not ready after %s: %w", timeout, err)
 			}
 			r.log.Warn("keyring: starting without the keys of some remote sources; not ready until they are fetched", "error", err)

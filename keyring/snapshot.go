@@ -161,6 +161,36 @@ func (s *Snapshot) Find(issuer, kid []byte, alg Algorithm) (*Key, bool) {
 	return k, ok
 }
 
+// HasKeysFor reports whether any key could verify a token from issuer:
+// keys of its own if it has a key scope, else global keys. It tells "no
+// keys for the token's issuer" (an issuer written differently in the
+// configuration, or a provider that has not answered) from a kid that is
+// merely unknown, for a miss of Find. It allocates nothing.
+func (s *Snapshot) HasKeysFor(issuer []byte) bool {
+	if s == nil || s.scopes == nil {
+		return false
+	}
+	sc := s.scopes[""]
+	if len(issuer) > 0 {
+		if own, ok := s.scopes[string(issuer)]; ok {
+			sc = own
+		}
+	}
+	return len(sc.byKID) > 0 || len(sc.byAlg) > 0
+}
+
+// issuers returns the issuers that have key scopes, sorted.
+func (s *Snapshot) issuers() []string {
+	var out []string
+	for iss := range s.scopes {
+		if iss != "" {
+			out = append(out, iss)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // digestKeys is the identity of a set of keys as a snapshot uses them: for
 // each key its issuer, kid, alg, client, source and thumbprint, and the
 // issuers that own key scopes. The keys are sorted first, so the order a

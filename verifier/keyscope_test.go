@@ -4,6 +4,7 @@ package verifier_test
 // pinned by a test named after it.
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/tokengate/tokengate/keyring"
@@ -43,4 +44,37 @@ func TestUnscopedKeyCannotSignForIssuerWithOwnKeys(t *testing.T) {
 		{"unscoped key, another issuer", v, mintRaw(t, hs, `{"alg":"HS256","kid":"kid-HS256"}`, asOther), nil, nil},
 		{"provider key, another issuer", v, mintRaw(t, es, `{"alg":"ES256","kid":"idp-1"}`, asOther), verifier.ErrUnknownKey, nil},
 	})
+}
+
+// TestNoKeysForIssuerToldApartFromUnknownKid: a token whose iss has no
+// keys at all (while other issuers do) gets its own reason, so that an
+// issuer written differently in the configuration is not mistaken for an
+// unknown signing key; the reason is fixed text, never the token's iss.
+func TestNoKeysForIssuerToldApartFromUnknownKid(t *testing.T) {
+	es := caseFor(t, "ES256")
+	const configured = "https://idp.example.com/"
+	key, err := keyring.NewKey(es.key.Public(), keyring.Options{ID: "idp-1", Issuer: configured})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newVerifier(t, snapshotOf(t, key), verifier.DefaultPolicy())
+	tests := []struct {
+		name, iss, kid, reason string
+	}{
+		{"issuer without the trailing slash", "https://idp.example.com", "idp-1", "no keys for the token's issuer"},
+		{"no issuer", "", "idp-1", "no keys for the token's issuer"},
+		{"configured issuer, unknown kid", configured, "idp-2", "unknown signing key"},
+	}
+	for _, tt := range tests {
+		over := map[string]any{"iss": tt.iss}
+		if tt.iss == "" {
+			over["iss"] = nil
+		}
+		r := verifier.AcquireResult()
+		err := v.Verify(r, mintRaw(t, es, `{"alg":"ES256","kid":"`+tt.kid+`"}`, claims(over)))
+		verifier.ReleaseResult(r)
+		if !errors.Is(err, verifier.ErrUnknownKey) || verifier.Reason(err) != tt.reason {
+			t.Errorf("%s: %v (reason %q), want class %v with reason %q", tt.name, err, verifier.Reason(err), verifier.ErrUnknownKey, tt.reason)
+		}
+	}
 }

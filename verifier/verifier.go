@@ -195,6 +195,9 @@ func (v *Verifier) verifyJWS(r *Result, token []byte, jwt bool) error {
 	snap := v.keys.Snapshot()
 	key, found := snap.Find(r.iss, r.kid, r.alg)
 	if !found {
+		if !snap.HasKeysFor(r.iss) {
+			return errNoIssuerKeys
+		}
 		return ErrUnknownKey
 	}
 	// RFC 8725 §3.1: the key, not the token, decides the algorithm.
