@@ -374,25 +374,36 @@ func (r *Ring) logChanges(prev, next *Snapshot) {
 	old := map[id]bool{}
 	if prev != nil {
 		for _, k := range prev.keys {
-			old[id{k.Issuer(), k.ID(), k.Thumbprint()}] = true
+			old[id{k.Issuer(), k.ID(), k.thumbprint}] = true
 		}
 	}
 	for _, k := range next.keys {
-		key := id{k.Issuer(), k.ID(), k.Thumbprint()}
+		key := id{k.Issuer(), k.ID(), k.thumbprint}
 		if old[key] {
 			delete(old, key)
 			continue
 		}
-		r.log.Info("keyring: key loaded", "source", k.Source(), "issuer", k.Issuer(), "kid", k.ID(), "alg", string(k.Alg()), "fingerprint", k.Fingerprint())
+		r.log.Info("keyring: key loaded", k.logAttrs()...)
 	}
 	if prev != nil {
 		for _, k := range prev.keys {
-			if old[id{k.Issuer(), k.ID(), k.Thumbprint()}] {
-				r.log.Info("keyring: key removed", "source", k.Source(), "issuer", k.Issuer(), "kid", k.ID(), "alg", string(k.Alg()), "fingerprint", k.Fingerprint())
+			if old[id{k.Issuer(), k.ID(), k.thumbprint}] {
+				r.log.Info("keyring: key removed", k.logAttrs()...)
 			}
 		}
 	}
 	r.log.Info("keyring: keys swapped", "generation", next.Generation(), "keys", next.Len())
+}
+
+// logAttrs names a key in a log line: source, issuer, kid, alg, and the
+// fingerprint of a public key or the size of an HMAC secret (nothing
+// derived from a secret).
+func (k *Key) logAttrs() []any {
+	attrs := []any{"source", k.Source(), "issuer", k.Issuer(), "kid", k.ID(), "alg", string(k.Alg())}
+	if fp := k.Fingerprint(); fp != "" {
+		return append(attrs, "fingerprint", fp)
+	}
+	return append(attrs, "bits", k.Bits())
 }
 
 // owners returns the issuers that have key sources of their own: their

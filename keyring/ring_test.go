@@ -379,8 +379,8 @@ func TestRingLogsNoKeyMaterial(t *testing.T) {
 		t.Fatal("short secret accepted")
 	}
 	out := logs.String()
-	hmacKey, _ := r.Snapshot().Find(nil, []byte("hmac-1"), keyring.HS256)
-	for _, want := range []string{"hmac-1", hmacKey.Fingerprint(), secretPath, "enc-key", "reload failed"} {
+	ecKey, _ := r.Snapshot().Find(nil, []byte("ec"), keyring.ES256)
+	for _, want := range []string{"hmac-1", ecKey.Fingerprint(), secretPath, "enc-key", "reload failed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
@@ -388,7 +388,7 @@ func TestRingLogsNoKeyMaterial(t *testing.T) {
 	for _, leak := range []string{
 		hex.EncodeToString(f.hs256), hex.EncodeToString(f.hs256[:20]),
 		base64.RawURLEncoding.EncodeToString(f.hs256), base64.StdEncoding.EncodeToString(f.hs256[:20]),
-		jwk["x"].(string), jwk["y"].(string), hmacKey.Thumbprint(),
+		jwk["x"].(string), jwk["y"].(string), octThumbprint(f.hs256)[:8],
 	} {
 		if strings.Contains(out, leak) {
 			t.Errorf("log contains key material %q:\n%s", leak, out)

@@ -13,7 +13,9 @@ import (
 //	/healthz  200 while the process runs
 //	/readyz   200 when keys are loaded, 503 otherwise; JSON with the reload state
 //	/metrics  Prometheus text format
-//	/keys     kid, alg, source and fingerprint of each key (never key material)
+//	/keys     kid, alg, source, size and (public keys) fingerprint of each key;
+//	          never key material nor anything derived from a secret; behind the
+//	          rule of /revocations (admin bearer token, else loopback only)
 //	/revocations  list, add and remove revocation rules (see handleRevocations)
 func (s *Server) HandleAdmin(ctx *fasthttp.RequestCtx) {
 	switch string(ctx.Path()) {
@@ -26,7 +28,11 @@ func (s *Server) HandleAdmin(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 		s.metrics.WritePrometheus(ctx)
 	case "/keys":
-		s.keysList(ctx)
+		// It tells an attacker which kids, algs and issuers to forge for:
+		// the same rule as /revocations.
+		if s.adminAuthorized(ctx) {
+			s.keysList(ctx)
+		}
 	case "/revocations":
 		s.handleRevocations(ctx)
 	default:
@@ -132,10 +138,13 @@ func errorStrings(errs []*keyring.KeyError) []string {
 }
 
 type keyInfo struct {
-	KID         string `json:"kid"`
-	Alg         string `json:"alg"`
-	Source      string `json:"source"`
-	Fingerprint string `json:"fingerprint"`
+	KID    string `json:"kid"`
+	Alg    string `json:"alg"`
+	Source string `json:"source"`
+	Bits   int    `json:"bits"`
+	// Fingerprint names a public key; an HMAC key has none (a hash of a
+	// secret lets guesses of a weak one be tested offline).
+	Fingerprint string `json:"fingerprint,omitempty"`
 	Issuer      string `json:"issuer,omitempty"`
 	Client      string `json:"client,omitempty"`
 }
@@ -148,7 +157,7 @@ func (s *Server) keysList(ctx *fasthttp.RequestCtx) {
 	}{Generation: snap.Generation(), Keys: []keyInfo{}}
 	for _, k := range snap.Keys() {
 		out.Keys = append(out.Keys, keyInfo{
-			KID: k.ID(), Alg: string(k.Alg()), Source: k.Source(),
+			KID: k.ID(), Alg: string(k.Alg()), Source: k.Source(), Bits: k.Bits(),
 			Fingerprint: k.Fingerprint(), Issuer: k.Issuer(), Client: k.Client(),
 		})
 	}

@@ -1,11 +1,16 @@
 package sidecar_test
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -92,5 +97,103 @@ func TestReadyzNamesRefusedKeys(t *testing.T) {
 	}
 	if len(ready.Providers) != 1 || len(ready.Providers[0].Refused) != 1 || !strings.Contains(ready.Providers[0].Refused[0], "weak-provider-key") {
 		t.Errorf("provider's refused key: %s", r.Body())
+	}
+}
+
+// octThumbprint is the RFC 7638 thumbprint of an HMAC secret's JWK, as
+// /keys once showed a prefix of it: an unsalted hash of the secret.
+func octThumbprint(secret []byte) string {
+	sum := sha256.Sum256([]byte(`{"k":"` + base64.RawURLEncoding.EncodeToString(secret) + `","kty":"oct"}`))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// TestKeysPageShowsNoHMACFingerprint: /keys lists an HMAC key by kid, alg,
+// source and size in bits only; no value derived from its secret.
+func TestKeysPageShowsNoHMACFingerprint(t *testing.T) {
+	f := newFixture(t, nil)
+	_, adminURL := serve(t, f)
+	resp, err := http.Get(adminURL + "/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/keys on loopback: %d %s", resp.StatusCode, body)
+	}
+	var page struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		t.Fatal(err)
+	}
+	secret := bytes.Repeat([]byte("billing-secret-0"), 3)
+	if tp := octThumbprint(secret); strings.Contains(string(body), tp[:8]) {
+		t.Fatalf("/keys shows a hash of the HMAC secret:\n%s", body)
+	}
+	found := false
+	for _, k := range page.Keys {
+		if k["kid"] != "client-billing" {
+			if k["fingerprint"] == nil || k["fingerprint"] == "" {
+				t.Errorf("public key without fingerprint: %v", k)
+			}
+			continue
+		}
+		found = true
+		if _, has := k["fingerprint"]; has {
+			t.Errorf("HMAC key shown with a fingerprint: %v", k)
+		}
+		if k["alg"] != "HS256" || k["bits"] != float64(8*len(secret)) || !strings.HasSuffix(k["source"].(string), "billing.secret") {
+			t.Errorf("HMAC key entry: %v", k)
+		}
+	}
+	if !found {
+		t.Fatalf("HMAC key not listed:\n%s", body)
+	}
+}
+
+// TestKeysPageNeedsAdminAuthorization: /keys is behind the rule of
+// /revocations: the admin bearer token when one is configured, else
+// loopback only.
+func TestKeysPageNeedsAdminAuthorization(t *testing.T) {
+	f := newFixtureOpts(t, nil, func(_ *verifier.Options, o *sidecar.Options) { o.AdminToken = []byte("admin-token-0123456789") })
+	_, adminURL := serve(t, f)
+	get := func(url, token string) int {
+		req, _ := http.NewRequest("GET", url+"/keys", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{{"", 401}, {"wrong-token-0123456789", 401}, {"admin-token-0123456789", 200}} {
+		if got := get(adminURL, tc.token); got != tc.want {
+			t.Errorf("token %q: %d, want %d", tc.token, got, tc.want)
+		}
+	}
+	// Without a token: loopback only.
+	ip := nonLoopbackIP()
+	if ip == nil {
+		t.Log("no non-loopback address here; only the token half ran")
+		return
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		t.Logf("cannot listen on %s: %v", ip, err)
+		return
+	}
+	vln, _ := net.Listen("tcp", "127.0.0.1:0")
+	open := newFixture(t, nil)
+	go open.srv.Serve(vln, ln)
+	t.Cleanup(func() { open.srv.Shutdown(context.Background()) })
+	if got := get("http://"+ln.Addr().String(), ""); got != 403 {
+		t.Errorf("/keys without a token on %s: %d, want 403", ln.Addr(), got)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -381,7 +383,17 @@ func TestAdminEndpoints(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	keys := string(get("/keys").Body())
+	if r := get("/keys"); r.StatusCode() != 403 {
+		t.Errorf("/keys off loopback without an admin token: %d", r.StatusCode())
+	}
+	_, adminURL := serve(t, f)
+	resp, err := http.Get(adminURL + "/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	keys := string(body)
 	if !strings.Contains(keys, `"kid": "client-billing"`) || !strings.Contains(keys, `"client": "billing-batch"`) || strings.Contains(keys, "billing-secret") {
 		t.Errorf("/keys: %s", keys)
 	}
