@@ -7,8 +7,9 @@
 // (including Ed448 SubjectPublicKeyInfo, RFC 8410, and ML-DSA, RFC 9881),
 // and HMAC secrets. Algorithms: HS*, RS*, PS*, ES256/384/512 (ES384 on
 // circl's P-384 with every SEC 1 §4.1.4 check), EdDSA and the
-// fully-specified Ed25519 and Ed448 (RFC 9864), and ML-DSA-44/65/87. Keys without a "kid" are named by their RFC 7638
-// thumbprint. All JSON goes through a strict parser that refuses duplicate
+// fully-specified Ed25519 and Ed448 (RFC 9864), and ML-DSA-44/65/87.
+// Public keys without a "kid" are named by their RFC 7638 thumbprint (an
+// HMAC secret without one has none and is found by its alg). All JSON goes through a strict parser that refuses duplicate
 // member names, and every base64url member must be unpadded and canonical.
 //
 // # One key, one algorithm
@@ -52,7 +53,9 @@
 // generation, and a key removed from the input no longer verifies anything
 // once the swap is done. Callers that cache results by generation therefore
 // stop honouring tokens signed by a removed key at once. Key material never
-// appears in errors or logs: keys are named by source, kid and fingerprint.
+// appears in errors or logs: keys are named by source, kid and fingerprint,
+// and an HMAC key by source, kid and size only (nothing derived from a
+// secret is ever shown: its hash would let a weak secret be guessed).
 //
 // # Remote key sources
 //
