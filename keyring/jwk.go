@@ -35,88 +35,11 @@ var encryptionAlgs = map[string]bool{
 // (for error messages) even on failure; a *skipError means "not for
 // verification".
 func parseJWKValue(v jsonx.Value, o Options) (*Key, string, error) {
-	if v.Kind() != jsonx.Object {
-		return nil, "", errf(ErrMalformed, "JWK is not a JSON object")
-	}
-	// Members tokengate reads must have the type RFC 7517 §4 gives them;
-	// other members are ignored (RFC 7517 §4: "MUST be ignored").
-	for m := v.First(); m.Exists(); m = m.Next() {
-		name := string(m.Name())
-		switch name {
-		case "key_ops", "x5c", "oth":
-			if m.Kind() != jsonx.Array {
-				return nil, "", errf(ErrMalformed, "%q is not an array", name)
-			}
-		case "kty", "use", "alg", "kid", "crv", "n", "e", "x", "y", "k", "pub", "x5t", "x5t#S256", "d", "p", "q", "dp", "dq", "qi", "priv":
-			if m.Kind() != jsonx.String {
-				return nil, "", errf(ErrMalformed, "%q is not a string", name)
-			}
-		}
-	}
-	kid := string(v.Get("kid").Str())
-	if v.Get("kid").Exists() && kid == "" {
-		return nil, "", errf(ErrMalformed, `"kid" is empty`)
+	kid, kty, crv, err := jwkHeader(v, o)
+	if err != nil {
+		return nil, kid, err
 	}
 	label := kid
-	kty := string(v.Get("kty").Str())
-	if kty == "" {
-		return nil, label, errf(ErrMalformed, `"kty" is missing`)
-	}
-	asymmetric := kty == "RSA" || kty == "EC" || kty == "OKP" || kty == "AKP"
-	if asymmetric {
-		for _, name := range privateMembers {
-			if v.Get(name).Exists() {
-				// A verification keyring holds public keys only: a
-				// private key here means the wrong file was configured
-				// (or a private key is about to be published).
-				return nil, label, errf(ErrPrivateKey, "JWK has the private member %q", name)
-			}
-		}
-	}
-	// RFC 7517 §4.2: "sig" is the only use for a signature key.
-	if use := v.Get("use"); use.Exists() && string(use.Str()) != "sig" {
-		return nil, label, &skipError{reason: fmt.Sprintf("use is %q, not \"sig\"", clip(use.Str()))}
-	}
-	// RFC 7517 §4.3: key_ops lists the permitted operations, without
-	// duplicates; a verification key must permit "verify".
-	if ops := v.Get("key_ops"); ops.Exists() {
-		verify := false
-		seen := map[string]bool{}
-		for op := ops.First(); op.Exists(); op = op.Next() {
-			if op.Kind() != jsonx.String {
-				return nil, label, errf(ErrMalformed, `"key_ops" holds a non-string`)
-			}
-			s := string(op.Str())
-			if seen[s] {
-				return nil, label, errf(ErrMalformed, `"key_ops" lists %q twice`, clip(op.Str()))
-			}
-			seen[s] = true
-			verify = verify || s == "verify"
-		}
-		if !verify {
-			return nil, label, &skipError{reason: `"key_ops" does not permit "verify"`}
-		}
-	}
-	crv := string(v.Get("crv").Str())
-	switch {
-	case !asymmetric && kty != "oct":
-		return nil, label, &skipError{reason: fmt.Sprintf("kty %q is not a signature key type tokengate verifies with", clip([]byte(kty)))}
-	case kty == "OKP" && (crv == "X25519" || crv == "X448"):
-		// RFC 8037 §3.2: X25519 and X448 are for ECDH-ES only.
-		return nil, label, &skipError{reason: fmt.Sprintf("crv %s is a key-agreement curve", crv)}
-	case kty == "EC" && crv == "secp256k1":
-		return nil, label, &skipError{reason: "crv secp256k1 (ES256K) is not supported"}
-	}
-	if kty == "oct" && o.published {
-		// A JWK Set published at a URL is public: an HMAC secret in it is
-		// known to everyone and must never verify anything.
-		return nil, label, errf(ErrPrivateKey, "an oct (HMAC secret) key in a published JWK Set is never used")
-	}
-	// RFC 9964 §3: "The alg JSON Web Key Parameter ... is REQUIRED for all
-	// AKP keys": the JWK itself must say which algorithm its bytes are for.
-	if kty == "AKP" && !v.Get("alg").Exists() {
-		return nil, label, errf(ErrMalformed, `"alg" is missing: it is required for kty AKP`)
-	}
 	alg, err := jwkAlg(v, kty, crv, o)
 	if err != nil {
 		return nil, label, err
@@ -127,8 +50,124 @@ func parseJWKValue(v jsonx.Value, o Options) (*Key, string, error) {
 	if kid == "" {
 		kid = o.ID
 	}
+	material, err := jwkMaterial(v, kty, crv, alg)
+	if err != nil {
+		return nil, label, err
+	}
+	ko := o
+	ko.ID, ko.Alg = kid, alg
+	k, err := newKey(material, ko)
+	if err != nil {
+		return nil, label, err
+	}
+	return k, k.ID(), nil
+}
 
-	var material any
+// jwkHeader checks the members that say what a JWK is for: their types,
+// kid, kty, private members, use and key_ops, and the key types and curves
+// that are not for signatures (a *skipError).
+func jwkHeader(v jsonx.Value, o Options) (kid, kty, crv string, err error) {
+	if v.Kind() != jsonx.Object {
+		return "", "", "", errf(ErrMalformed, "JWK is not a JSON object")
+	}
+	// Members tokengate reads must have the type RFC 7517 §4 gives them;
+	// other members are ignored (RFC 7517 §4: "MUST be ignored").
+	for m := v.First(); m.Exists(); m = m.Next() {
+		name := string(m.Name())
+		switch name {
+		case "key_ops", "x5c", "oth":
+			if m.Kind() != jsonx.Array {
+				return "", "", "", errf(ErrMalformed, "%q is not an array", name)
+			}
+		case "kty", "use", "alg", "kid", "crv", "n", "e", "x", "y", "k", "pub", "x5t", "x5t#S256", "d", "p", "q", "dp", "dq", "qi", "priv":
+			if m.Kind() != jsonx.String {
+				return "", "", "", errf(ErrMalformed, "%q is not a string", name)
+			}
+		}
+	}
+	kid = string(v.Get("kid").Str())
+	if v.Get("kid").Exists() && kid == "" {
+		return "", "", "", errf(ErrMalformed, `"kid" is empty`)
+	}
+	kty = string(v.Get("kty").Str())
+	if kty == "" {
+		return kid, "", "", errf(ErrMalformed, `"kty" is missing`)
+	}
+	asymmetric := kty == "RSA" || kty == "EC" || kty == "OKP" || kty == "AKP"
+	if asymmetric {
+		for _, name := range privateMembers {
+			if v.Get(name).Exists() {
+				// A verification keyring holds public keys only: a
+				// private key here means the wrong file was configured
+				// (or a private key is about to be published).
+				return kid, "", "", errf(ErrPrivateKey, "JWK has the private member %q", name)
+			}
+		}
+	}
+	if err := jwkUse(v); err != nil {
+		return kid, "", "", err
+	}
+	crv = string(v.Get("crv").Str())
+	switch {
+	case !asymmetric && kty != "oct":
+		return kid, "", "", &skipError{reason: fmt.Sprintf("kty %q is not a signature key type tokengate verifies with", clip([]byte(kty)))}
+	case kty == "OKP" && (crv == "X25519" || crv == "X448"):
+		// RFC 8037 §3.2: X25519 and X448 are for ECDH-ES only.
+		return kid, "", "", &skipError{reason: fmt.Sprintf("crv %s is a key-agreement curve", crv)}
+	case kty == "EC" && crv == "secp256k1":
+		return kid, "", "", &skipError{reason: "crv secp256k1 (ES256K) is not supported"}
+	case kty == "oct" && o.published:
+		// A JWK Set published at a URL is public: an HMAC secret in it is
+		// known to everyone and must never verify anything.
+		return kid, "", "", errf(ErrPrivateKey, "an oct (HMAC secret) key in a published JWK Set is never used")
+	case kty == "AKP" && !v.Get("alg").Exists():
+		// RFC 9964 §3: "The alg JSON Web Key Parameter ... is REQUIRED for
+		// all AKP keys": the JWK itself must say which algorithm its bytes
+		// are for.
+		return kid, "", "", errf(ErrMalformed, `"alg" is missing: it is required for kty AKP`)
+	}
+	return kid, kty, crv, nil
+}
+
+// jwkUse checks "use" and "key_ops": a key not for verifying signatures
+// is a *skipError.
+func jwkUse(v jsonx.Value) error {
+	// RFC 7517 §4.2: "sig" is the only use for a signature key.
+	if use := v.Get("use"); use.Exists() && string(use.Str()) != "sig" {
+		return &skipError{reason: fmt.Sprintf("use is %q, not \"sig\"", clip(use.Str()))}
+	}
+	// RFC 7517 §4.3: key_ops lists the permitted operations, without
+	// duplicates; a verification key must permit "verify".
+	ops := v.Get("key_ops")
+	if !ops.Exists() {
+		return nil
+	}
+	verify := false
+	seen := map[string]bool{}
+	for op := ops.First(); op.Exists(); op = op.Next() {
+		if op.Kind() != jsonx.String {
+			return errf(ErrMalformed, `"key_ops" holds a non-string`)
+		}
+		s := string(op.Str())
+		if seen[s] {
+			return errf(ErrMalformed, `"key_ops" lists %q twice`, clip(op.Str()))
+		}
+		seen[s] = true
+		verify = verify || s == "verify"
+	}
+	if !verify {
+		return &skipError{reason: `"key_ops" does not permit "verify"`}
+	}
+	return nil
+}
+
+// jwkMaterial decodes the key material of a JWK of type kty and checks an
+// "x5c" against it.
+func jwkMaterial(v jsonx.Value, kty, crv string, alg Algorithm) (any, error) {
+	var (
+		material any
+		err      error
+	)
 	switch kty {
 	case "RSA":
 		material, err = jwkRSA(v)
@@ -140,27 +179,17 @@ func parseJWKValue(v jsonx.Value, o Options) (*Key, string, error) {
 		material, err = jwkAKP(v, alg)
 	case "oct":
 		if v.Get("x5c").Exists() {
-			return nil, label, errf(ErrMalformed, `an oct key cannot carry "x5c"`)
+			return nil, errf(ErrMalformed, `an oct key cannot carry "x5c"`)
 		}
-		var secret []byte
-		secret, err = b64Member(v, "k")
-		material = secret
+		return b64Member(v, "k")
 	}
 	if err != nil {
-		return nil, label, err
+		return nil, err
 	}
-	if asymmetric {
-		if err := checkX5C(v, material); err != nil {
-			return nil, label, err
-		}
+	if err := checkX5C(v, material); err != nil {
+		return nil, err
 	}
-	ko := o
-	ko.ID, ko.Alg = kid, alg
-	k, err := newKey(material, ko)
-	if err != nil {
-		return nil, label, err
-	}
-	return k, k.ID(), nil
+	return material, nil
 }
 
 // jwkAlg resolves the key's alg from the JWK "alg" and the configured one.
