@@ -146,25 +146,9 @@ func New(cfg Config) (*Ring, error) {
 	}
 	r.srcs = srcs
 	r.publishRemotes()
-	if fresh := *r.remoteList.Load(); len(fresh) > 0 {
-		timeout := cfg.RemoteStartupTimeout
-		if timeout == 0 {
-			timeout = DefaultRemoteStartupTimeout
-		}
-		ctx, cancel := context.WithTimeout(r.ctx, timeout)
-		err := fetchRemotes(ctx, fresh, cfg.RemoteStartup == WaitForRemotes)
-		timedOut := ctx.Err() != nil
-		cancel()
-		if err != nil {
-			if cfg.RemoteStartup == WaitForRemotes {
-				r.stopAll()
-				if !timedOut {
-					return nil, fmt.Errorf("keyring: remote key sources failed: %w", err)
-				}
-				return nil, fmt.Errorf("keyring: remote key sources not ready after %s: %w", timeout, err)
-			}
-			r.log.Warn("keyring: starting without the keys of some remote sources; not ready until they are fetched", "error", err)
-		}
+	if err := r.fetchAtStart(cfg); err != nil {
+		r.stopAll()
+		return nil, err
 	}
 	r.status.Store(&Status{})
 	if err := r.Reload(); err != nil {
@@ -172,6 +156,33 @@ func New(cfg Config) (*Ring, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// fetchAtStart fetches the remote sources for New, waiting for them (with
+// retries, until the timeout or an error retrying cannot cure) with
+// WaitForRemotes.
+func (r *Ring) fetchAtStart(cfg Config) error {
+	fresh := *r.remoteList.Load()
+	if len(fresh) == 0 {
+		return nil
+	}
+	timeout := cfg.RemoteStartupTimeout
+	if timeout == 0 {
+		timeout = DefaultRemoteStartupTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, timeout)
+	defer cancel()
+	err := fetchRemotes(ctx, fresh, cfg.RemoteStartup == WaitForRemotes)
+	switch {
+	case err == nil:
+		return nil
+	case cfg.RemoteStartup != WaitForRemotes:
+		r.log.Warn("keyring: starting without the keys of some remote sources; not ready until they are fetched", "error", err)
+		return nil
+	case ctx.Err() == nil:
+		return fmt.Errorf("keyring: remote key sources failed: %w", err)
+	}
+	return fmt.Errorf("keyring: remote key sources not ready after %s: %w", timeout, err)
 }
 
 // Snapshot returns the current snapshot: one atomic load, never blocking.
