@@ -307,17 +307,7 @@ func TestKubernetesSecretSwapKeepsKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	watcher.ring = r
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Watch(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Watch: %v", err)
-		}
-	}()
-	watcher.waitFor(t, "the watch to start", func(s keyring.Status) bool { return s.ReloadsOK >= 2 })
+	watcher.watch(t, r)
 
 	// Readers check, as requests would, that some signing key is always
 	// there while the volume is swapped under the ring.

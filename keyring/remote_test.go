@@ -253,6 +253,14 @@ func (p *idp) remote(issuer string) *keyring.RemoteConfig {
 	return rc
 }
 
+// discovery returns a RemoteConfig that finds the provider's JWK Set by
+// OpenID Connect discovery from issuer.
+func (p *idp) discovery(issuer string) *keyring.RemoteConfig {
+	rc := p.remote(issuer)
+	rc.JWKSURL, rc.Discover = "", true
+	return rc
+}
+
 // idpClock is a clock the test moves by hand.
 type idpClock struct {
 	mu sync.Mutex
@@ -372,11 +380,7 @@ func TestRemoteJWKSIssuerScope(t *testing.T) {
 // TestRemoteDiscovery follows OpenID Connect Discovery 1.0 §4.
 func TestRemoteDiscovery(t *testing.T) {
 	k := newIDPKey(t, "k1", elliptic.P256())
-	discover := func(p *idp, issuer string) *keyring.RemoteConfig {
-		rc := p.remote(issuer)
-		rc.JWKSURL, rc.Discover = "", true
-		return rc
-	}
+	discover := (*idp).discovery
 	t.Run("happy path with a path and a trailing slash", func(t *testing.T) {
 		p := newIDP(t, true, idpJWKS(t, k))
 		iss := p.srv.URL + "/realms/main/"

@@ -75,6 +75,23 @@ func (w *statusWatcher) waitFor(t *testing.T, what string, cond func(keyring.Sta
 	}
 }
 
+// watch runs r.Watch until the test ends, with w as r's OnReload hook,
+// and waits until the watch is in place (Watch reloads once then).
+func (w *statusWatcher) watch(t *testing.T, r *keyring.Ring) {
+	t.Helper()
+	w.ring = r
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Watch(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	})
+	w.waitFor(t, "the watch to start", func(s keyring.Status) bool { return s.ReloadsOK >= 2 })
+}
+
 // testClock is an injected clock that advances one second per reading.
 type testClock struct {
 	mu  sync.Mutex
@@ -429,18 +446,7 @@ func TestRingWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.ring = r
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Watch(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Watch: %v", err)
-		}
-	}()
-	// Watch reloads once when its watches are in place.
-	w.waitFor(t, "the watch to start", func(s keyring.Status) bool { return s.ReloadsOK >= 2 })
+	w.watch(t, r)
 
 	has := func(kid string, alg keyring.Algorithm) func(keyring.Status) bool {
 		return func(keyring.Status) bool {

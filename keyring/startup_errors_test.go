@@ -26,17 +26,13 @@ func TestIncurableProviderErrorsFailStartupAtOnce(t *testing.T) {
 		{"discovered issuer mismatch", func(t *testing.T) *keyring.RemoteConfig {
 			p := newIDP(t, true, idpJWKS(t, k))
 			p.set(func(s *idpSettings) { s.issuer = p.srv.URL + "/" }) // Hydra's trailing slash
-			rc := p.remote(p.srv.URL)
-			rc.JWKSURL, rc.Discover = "", true
-			return rc
+			return p.discovery(p.srv.URL)
 		}, keyring.ErrIssuerMismatch},
 		{"discovered http jwks_uri", func(t *testing.T) *keyring.RemoteConfig {
 			plain := newIDP(t, false, idpJWKS(t, k))
 			p := newIDP(t, true, nil)
 			p.set(func(s *idpSettings) { s.jwksURI = plain.srv.URL + "/jwks" })
-			rc := p.remote(p.srv.URL)
-			rc.JWKSURL, rc.Discover = "", true
-			return rc
+			return p.discovery(p.srv.URL)
 		}, keyring.ErrInsecureURL},
 		{"untrusted certificate", func(t *testing.T) *keyring.RemoteConfig {
 			p := newIDP(t, true, idpJWKS(t, k))

@@ -3,6 +3,8 @@ package sidecar_test
 import (
 	"testing"
 
+	"github.com/tokengate/tokengate/sidecar"
+
 	"github.com/valyala/fasthttp"
 )
 

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -387,12 +385,7 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Errorf("/keys off loopback without an admin token: %d", r.StatusCode())
 	}
 	_, adminURL := serve(t, f)
-	resp, err := http.Get(adminURL + "/keys")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, body := httpGet(t, adminURL+"/keys")
 	keys := string(body)
 	if !strings.Contains(keys, `"kid": "client-billing"`) || !strings.Contains(keys, `"client": "billing-batch"`) || strings.Contains(keys, "billing-secret") {
 		t.Errorf("/keys: %s", keys)
