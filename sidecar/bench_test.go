@@ -3,8 +3,6 @@ package sidecar_test
 import (
 	"testing"
 
-	"github.com/tokengate/tokengate/sidecar"
-
 	"github.com/valyala/fasthttp"
 )
 

@@ -73,10 +73,7 @@ func TestReadyzNamesRefusedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ring.Close() })
-	srv, err := sidecar.New(sidecar.DefaultConfig(), verifier.Options{Policy: verifier.DefaultPolicy()}, sidecar.Options{Keys: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := serverOptions{}.build(t, defaultServerConfig(), verifier.Options{Policy: verifier.DefaultPolicy()}, ring)
 	r := adminGet(srv, "/readyz")
 	var ready struct {
 		Ready     bool     `json:"ready"`
@@ -151,7 +148,7 @@ func TestKeysPageShowsNoHMACFingerprint(t *testing.T) {
 // /revocations: the admin bearer token when one is configured, else
 // loopback only.
 func TestKeysPageNeedsAdminAuthorization(t *testing.T) {
-	f := newFixtureOpts(t, nil, func(_ *verifier.Options, o *sidecar.Options) { o.AdminToken = []byte("admin-token-0123456789") })
+	f := newFixtureOpts(t, nil, func(_ *verifier.Options, o *serverOptions) { o.AdminToken = []byte("admin-token-0123456789") })
 	_, adminURL := serve(t, f)
 	get := func(url, token string) int {
 		req, _ := http.NewRequest("GET", url+"/keys", nil)

@@ -61,7 +61,7 @@ type serverOptions struct {
 	Revocations       *revocation.Store
 	RevocationSync    *revocation.Sync
 	AdminToken        []byte
-	Refetch           func(context.Context, []byte) bool
+	Refetch           func(ctx context.Context, issuer, kid []byte) bool
 	Decrypter         *jwe.Decrypter
 	RequireEncryption bool
 }
