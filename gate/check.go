@@ -119,7 +119,7 @@ func (g *Gate) verify(st *state, token []byte, gen uint64, now time.Time, d *Dec
 	r := verifier.AcquireResult()
 	defer verifier.ReleaseResult(r)
 	err := st.verifier.Verify(r, signed)
-	if err != nil && g.opts.Refetch != nil && errors.Is(err, verifier.ErrUnknownKey) && g.refetch(r.Issuer()) {
+	if err != nil && g.opts.Refetch != nil && errors.Is(err, verifier.ErrUnknownKey) && g.refetch(r.Issuer(), r.KeyID()) {
 		d.Refetched = true
 		err = st.verifier.Verify(r, signed)
 	}
@@ -152,12 +152,12 @@ func (g *Gate) verify(st *state, token []byte, gen uint64, now time.Time, d *Dec
 const refetchTimeout = 3 * time.Second
 
 // refetch asks the keyring to refresh issuer's keys for a token whose kid
-// it does not know. Only this rare path waits; the keyring limits how
+// it does not know (kid nil: a token without one). Only this rare path waits; the keyring limits how
 // often it really fetches, however many random kids an attacker sends.
-func (g *Gate) refetch(issuer []byte) bool {
+func (g *Gate) refetch(issuer, kid []byte) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), refetchTimeout)
 	defer cancel()
-	return g.opts.Refetch(ctx, issuer)
+	return g.opts.Refetch(ctx, issuer, kid)
 }
 
 // maxCacheTTL bounds how long a verified token is cached even when it has

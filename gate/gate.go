@@ -60,11 +60,12 @@ type Options struct {
 	// match is a 401 "token revoked".
 	Revocations Revoker
 	// Refetch, when set, is called when a token names a key the keyring
-	// does not have (a kid the identity provider may just have added). It
-	// refreshes the issuer's key set, rate-limited and shared by concurrent
-	// callers, and reports whether the keys changed; if they did the token
-	// is verified once more.
-	Refetch func(ctx context.Context, issuer []byte) bool
+	// does not have (a kid the identity provider may just have added;
+	// kid is nil for a token without one). It refreshes the issuer's key
+	// set, rate-limited and shared by concurrent callers, and reports
+	// whether the key may now be found; if so the token is verified once
+	// more. keyring.Ring.Refetch is one.
+	Refetch func(ctx context.Context, issuer, kid []byte) bool
 	// Decrypter, when set, accepts encrypted tokens: a compact JWE (five
 	// segments) wrapping a signed JWT is decrypted, then the inner token
 	// is verified exactly like a plain one. The cache keys on the

@@ -37,8 +37,14 @@ func FuzzParseKeys(f *testing.F) {
 				t.Fatal("no keys and no error")
 			}
 			for _, k := range keys {
-				if k.ID() == "" || k.Thumbprint() == "" {
-					t.Fatal("key without kid or thumbprint")
+				if k.Public() != nil && (k.ID() == "" || k.Thumbprint() == "") {
+					t.Fatal("public key without kid or thumbprint")
+				}
+				if k.Public() == nil && (k.Thumbprint() != "" || k.Fingerprint() != "") {
+					t.Fatal("HMAC key with a thumbprint: a hash of its secret")
+				}
+				if k.Bits() <= 0 {
+					t.Fatalf("key of %d bits", k.Bits())
 				}
 				if _, ok := keyring.LookupAlgorithm([]byte(k.Alg())); !ok {
 					t.Fatalf("key bound to unsupported alg %q", k.Alg())

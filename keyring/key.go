@@ -53,12 +53,17 @@ type Options struct {
 	// for errors, logs and the admin /keys listing.
 	Source string
 
-	// skipUnsupportedAlg makes a JWK Set skip (and report) a key whose
-	// "alg" this package does not implement instead of refusing the whole
-	// set: an identity provider that adds a key of a newer algorithm must
-	// not stop its other keys from rotating. Set for remote sources only;
-	// a file the operator wrote is refused as a whole.
-	skipUnsupportedAlg bool
+	// published marks a JWK Set an identity provider publishes (remote
+	// sources). A key whose "alg" this package does not implement is
+	// skipped and reported instead of refused (a provider that adds a key
+	// of a newer algorithm must not look broken), and an oct (HMAC) member
+	// is refused: a published set holds public keys only. Files are
+	// written by the operator: there an unknown alg is refused.
+	published bool
+	// algs is the source's allow-list. An RSA key without an alg is
+	// bound to its one RSA algorithm when it admits exactly one (RS256
+	// and PS256 keys look alike, so two would be a guess).
+	algs []Algorithm
 }
 
 // Key is a public key or HMAC secret bound to exactly one algorithm. It is
@@ -71,7 +76,8 @@ type Key struct {
 	issuer     string
 	client     string
 	source     string
-	thumbprint string
+	thumbprint string // RFC 7638; of the secret for an HMAC key: never shown
+	bits       int
 	public     crypto.PublicKey // nil for HMAC keys: a secret is never handed out
 	verify     func(signingInput, sig []byte) bool
 }
@@ -91,18 +97,32 @@ func (k *Key) Client() string { return k.client }
 // Source returns where the key was loaded from.
 func (k *Key) Source() string { return k.source }
 
-// Thumbprint returns the RFC 7638 SHA-256 JWK thumbprint, base64url.
-func (k *Key) Thumbprint() string { return k.thumbprint }
-
-// Fingerprint is a short identifier safe for logs and metrics: the first 12
-// characters of the thumbprint. For an HMAC key it reveals nothing usable
-// about the secret (a truncated hash of a secret of at least 32 bytes).
-func (k *Key) Fingerprint() string {
-	if len(k.thumbprint) > 12 {
-		return k.thumbprint[:12]
+// Thumbprint returns the RFC 7638 SHA-256 JWK thumbprint, base64url, of a
+// public key, and "" for an HMAC key: the thumbprint of a secret is an
+// unsalted hash of it, with which guesses of a weak secret can be tested
+// offline, so nothing derived from a secret is ever handed out.
+func (k *Key) Thumbprint() string {
+	if k.public == nil {
+		return ""
 	}
 	return k.thumbprint
 }
+
+// Fingerprint is a short identifier of a public key, safe for logs and
+// metrics: the first 12 characters of its thumbprint; "" for an HMAC key
+// (see Thumbprint; name it by kid, alg, source and Bits).
+func (k *Key) Fingerprint() string {
+	tp := k.Thumbprint()
+	if len(tp) > 12 {
+		return tp[:12]
+	}
+	return tp
+}
+
+// Bits returns the key's size in bits: the RSA modulus, the curve's field
+// for EC keys, 256 for Ed25519, 448 for Ed448, the encoded public key for
+// ML-DSA, and the secret's length for an HMAC key.
+func (k *Key) Bits() int { return k.bits }
 
 // Public returns the public key (*rsa.PublicKey, *ecdsa.PublicKey,
 // ed25519.PublicKey, ed448.PublicKey, or *mldsa44.PublicKey,
@@ -147,7 +167,10 @@ func NewKey(material any, o Options) (*Key, error) {
 	if err != nil {
 		return nil, k.errorf(err)
 	}
-	if k.id == "" {
+	if k.id == "" && k.public != nil {
+		// RFC 7638 §1: a thumbprint names a public key. An HMAC secret
+		// without a kid stays without one (found by its alg): a kid
+		// derived from it would publish a hash of the secret.
 		k.id = k.thumbprint
 	}
 	return k, nil
@@ -211,6 +234,7 @@ func (k *Key) initHMAC(secret []byte) error {
 	secret = append([]byte(nil), secret...) // own the bytes: the caller may wipe or reuse theirs
 	pool := &sync.Pool{New: func() any { return &hmacState{h: hmac.New(newHash, secret)} }}
 	k.thumbprint = thumbprint("k", b64.EncodeToString(secret), "kty", "oct")
+	k.bits = 8 * len(secret)
 	k.verify = func(in, sig []byte) bool {
 		// JWS carries the full, untruncated tag (RFC 7518 §3.2).
 		if len(sig) != size {
@@ -279,7 +303,7 @@ func (k *Key) initRSA(pub *rsa.PublicKey) error {
 		return fmt.Errorf("RSA public exponent %d refused: must be odd and at least %d", pub.E, MinRSAExponent)
 	}
 	cp := &rsa.PublicKey{N: new(big.Int).Set(pub.N), E: pub.E}
-	k.public = cp
+	k.public, k.bits = cp, cp.N.BitLen()
 	k.thumbprint = thumbprint("e", b64.EncodeToString(big.NewInt(int64(cp.E)).Bytes()), "kty", "RSA", "n", b64.EncodeToString(cp.N.Bytes()))
 	alg, h, size := k.alg, k.alg.Hash(), cp.Size()
 	if fam == FamilyRSA {
@@ -352,7 +376,7 @@ func (k *Key) initECDSA(pub *ecdsa.PublicKey) error {
 	if err != nil {
 		return fmt.Errorf("EC point is not valid: %w", err)
 	}
-	k.public = cp
+	k.public, k.bits = cp, cp.Curve.Params().BitSize
 	k.thumbprint = thumbprint("crv", CurveName(cp.Curve), "kty", "EC", "x", b64.EncodeToString(raw[1:1+n]), "y", b64.EncodeToString(raw[1+n:]))
 	if alg == ES384 {
 		// crypto/ecdsa has no P-384 assembly: ES384 runs on circl (p384.go).
@@ -443,7 +467,7 @@ func (k *Key) initEd25519(pub ed25519.PublicKey) error {
 	if err := ed25519.VerifyWithOptions(cp, nil, make([]byte, ed25519.SignatureSize), &ed25519.Options{}); err != nil && err.Error() == "ed25519: bad public key" {
 		return errors.New("Ed25519 public key is not a valid curve point")
 	}
-	k.public = cp
+	k.public, k.bits = cp, 256
 	k.thumbprint = thumbprint("crv", "Ed25519", "kty", "OKP", "x", b64.EncodeToString(cp))
 	k.verify = func(in, sig []byte) bool {
 		// Verify checks the length and S < L (RFC 8032 §5.1.7).
@@ -464,7 +488,7 @@ func (k *Key) initEd448(pub ed448.PublicKey) error {
 	if _, err := goldilocks.FromBytes(cp); err != nil {
 		return errors.New("Ed448 public key is not a valid curve point")
 	}
-	k.public = cp
+	k.public, k.bits = cp, 448
 	k.thumbprint = thumbprint("crv", "Ed448", "kty", "OKP", "x", b64.EncodeToString(cp))
 	k.verify = func(in, sig []byte) bool {
 		if len(sig) != ed448.SignatureSize {

@@ -108,6 +108,7 @@ func (k *Key) initMLDSA(set Algorithm, raw []byte) error {
 	}
 	raw = bytes.Clone(raw)
 	k.thumbprint = thumbprint("alg", string(set), "kty", "AKP", "pub", b64.EncodeToString(raw))
+	k.bits = 8 * len(raw)
 	// Each verify closure checks the signature length first (RFC 9964 §5,
 	// FIPS 204 Table 2) and runs pure ML-DSA.Verify with the empty context
 	// that RFC 9964 §5 requires (nil and empty are the same to circl).

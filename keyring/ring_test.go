@@ -75,6 +75,23 @@ func (w *statusWatcher) waitFor(t *testing.T, what string, cond func(keyring.Sta
 	}
 }
 
+// watch runs r.Watch until the test ends, with w as r's OnReload hook,
+// and waits until the watch is in place (Watch reloads once then).
+func (w *statusWatcher) watch(t *testing.T, r *keyring.Ring) {
+	t.Helper()
+	w.ring = r
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Watch(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	})
+	w.waitFor(t, "the watch to start", func(s keyring.Status) bool { return s.ReloadsOK >= 2 })
+}
+
 // testClock is an injected clock that advances one second per reading.
 type testClock struct {
 	mu  sync.Mutex
@@ -137,7 +154,7 @@ func TestRingSources(t *testing.T) {
 		{"", "ed", keyring.EdDSA, f.ed25519, pemPath, "", "billing"},
 		{"", "", keyring.HS512, f.hs512, secretPath, "", ""},
 		{"https://internal.example", "hs256", keyring.HS256, f.hs256, "env:TOKENGATE_TEST_SECRET", "https://internal.example", ""},
-		{"https://idp.example", "inline", keyring.ES384, f.p384, "inline#5", "", ""},
+		{"https://service.example", "inline", keyring.ES384, f.p384, "inline#5", "", ""},
 	}
 	for _, tt := range tests {
 		var kid []byte
@@ -235,17 +252,23 @@ func TestRingReloadKeepsSnapshot(t *testing.T) {
 		{"private key", func(t *testing.T, p string) {
 			replaceFile(t, p, jwksOf(jwkWith(&f.p256.PublicKey, map[string]any{"kid": "current", "d": enc64.EncodeToString(privBytes(f.p256))})))
 		}, keyring.ErrPrivateKey, []string{`"current"`}},
-		{"weak key", func(t *testing.T, p string) {
-			replaceFile(t, p, jwksOf(kidJWK(&f.p256.PublicKey, "current"), kidJWK(&f.rsa1024.PublicKey, "weak", "alg", "RS256")))
-		}, keyring.ErrInvalidKey, []string{`"weak"`}},
+		{"weak key only", func(t *testing.T, p string) {
+			replaceFile(t, p, jwksOf(kidJWK(&f.rsa1024.PublicKey, "current", "alg", "RS256")))
+		}, keyring.ErrInvalidKey, []string{`"current"`, "1024"}},
+		{"secrets mixed with public keys", func(t *testing.T, p string) {
+			replaceFile(t, p, jwksOf(kidJWK(&f.p256.PublicKey, "current"), kidJWK(f.hs256, "secret", "alg", "HS256")))
+		}, keyring.ErrMixedKeySet, nil},
 		{"duplicate kid", func(t *testing.T, p string) {
 			replaceFile(t, p, jwksOf(kidJWK(&f.p256.PublicKey, "current"), kidJWK(&f.p384.PublicKey, "current")))
 		}, keyring.ErrDuplicateKID, []string{`"current"`}},
-		{"missing file", func(t *testing.T, p string) {
+		{"unreadable", func(t *testing.T, p string) {
 			if err := os.Remove(p); err != nil {
 				t.Fatal(err)
 			}
-		}, fs.ErrNotExist, nil},
+			if err := os.Mkdir(p, 0o700); err != nil { // a directory where the file was
+				t.Fatal(err)
+			}
+		}, nil, []string{"directory"}},
 		{"too large", func(t *testing.T, p string) {
 			writeFile(t, filepath.Dir(p), filepath.Base(p), bytes.Repeat([]byte(" "), keyring.MaxDocumentSize+1))
 		}, keyring.ErrTooLarge, nil},
@@ -265,7 +288,7 @@ func TestRingReloadKeepsSnapshot(t *testing.T) {
 			before := r.Snapshot()
 			tt.breakIt(t, path)
 			err = r.Reload()
-			if !errors.Is(err, tt.want) {
+			if err == nil || tt.want != nil && !errors.Is(err, tt.want) {
 				t.Fatalf("Reload: %v, want %v", err, tt.want)
 			}
 			for _, s := range append([]string{path}, tt.contains...) {
@@ -280,7 +303,7 @@ func TestRingReloadKeepsSnapshot(t *testing.T) {
 				t.Fatal("key lost after a failed reload")
 			}
 			st := r.Status()
-			if st.Generation != 1 || st.ReloadsFailed != 1 || st.ReloadsOK != 1 || !errors.Is(st.LastError, tt.want) {
+			if st.Generation != 1 || st.ReloadsFailed != 1 || st.ReloadsOK != 1 || st.LastError == nil || st.LastError.Error() != err.Error() {
 				t.Errorf("status after failure: %+v", st)
 			}
 			if !strings.Contains(logs.String(), "reload failed") {
@@ -288,6 +311,9 @@ func TestRingReloadKeepsSnapshot(t *testing.T) {
 			}
 			// Fix the file: the same bytes as the running snapshot, so
 			// nothing changes and the error clears.
+			if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+				os.Remove(path)
+			}
 			replaceFile(t, path, goodDoc)
 			if err := r.Reload(); err != nil {
 				t.Fatal(err)
@@ -338,14 +364,14 @@ func TestRingReloadRemovesKey(t *testing.T) {
 	if _, ok := old.Find(nil, []byte("go"), keyring.EdDSA); !ok || old.Len() != 2 {
 		t.Fatal("the previous snapshot changed")
 	}
-	// Whitespace only: the bytes differ, so a new generation (with the
-	// same keys) is built; the cache sees a new generation, which is safe.
+	// Whitespace only: the same keys, so the same generation
+	// (TestReorderedKeyFileKeepsGeneration).
 	replaceFile(t, path, append(jwksOf(kidJWK(&f.p256.PublicKey, "stay")), '\n'))
 	if err := r.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if g := r.Snapshot().Generation(); g != 3 {
-		t.Fatalf("generation %d, want 3", g)
+	if g := r.Snapshot().Generation(); g != 2 {
+		t.Fatalf("generation %d, want 2", g)
 	}
 }
 
@@ -370,8 +396,8 @@ func TestRingLogsNoKeyMaterial(t *testing.T) {
 		t.Fatal("short secret accepted")
 	}
 	out := logs.String()
-	hmacKey, _ := r.Snapshot().Find(nil, []byte("hmac-1"), keyring.HS256)
-	for _, want := range []string{"hmac-1", hmacKey.Fingerprint(), secretPath, "enc-key", "reload failed"} {
+	ecKey, _ := r.Snapshot().Find(nil, []byte("ec"), keyring.ES256)
+	for _, want := range []string{"hmac-1", ecKey.Fingerprint(), secretPath, "enc-key", "reload failed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
@@ -379,7 +405,7 @@ func TestRingLogsNoKeyMaterial(t *testing.T) {
 	for _, leak := range []string{
 		hex.EncodeToString(f.hs256), hex.EncodeToString(f.hs256[:20]),
 		base64.RawURLEncoding.EncodeToString(f.hs256), base64.StdEncoding.EncodeToString(f.hs256[:20]),
-		jwk["x"].(string), jwk["y"].(string), hmacKey.Thumbprint(),
+		jwk["x"].(string), jwk["y"].(string), octThumbprint(f.hs256)[:8],
 	} {
 		if strings.Contains(out, leak) {
 			t.Errorf("log contains key material %q:\n%s", leak, out)
@@ -420,18 +446,7 @@ func TestRingWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.ring = r
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Watch(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Watch: %v", err)
-		}
-	}()
-	// Watch reloads once when its watches are in place.
-	w.waitFor(t, "the watch to start", func(s keyring.Status) bool { return s.ReloadsOK >= 2 })
+	w.watch(t, r)
 
 	has := func(kid string, alg keyring.Algorithm) func(keyring.Status) bool {
 		return func(keyring.Status) bool {
@@ -570,4 +585,32 @@ func TestRingConcurrentReaders(t *testing.T) {
 		t.Fatalf("reloads ok %d failed %d, status %+v", okReloads, failedReloads, st)
 	}
 	t.Logf("%d lookups, %d reloads ok, %d failed, final generation %d", lookups.Load(), okReloads, failedReloads, st.Generation)
+}
+
+// TestReorderedKeyFileKeepsGeneration: a key file rewritten with the same
+// keys in another order or layout keeps the generation (cached results stay
+// valid); a changed binding (here the issuer) is a new generation.
+func TestReorderedKeyFileKeepsGeneration(t *testing.T) {
+	f := fixtures()
+	a, b := kidJWK(&f.p256.PublicKey, "a"), kidJWK(f.ed25519.Public(), "b")
+	path := writeFile(t, t.TempDir(), "jwks.json", jwksOf(a, b))
+	r, err := keyring.New(keyring.Config{Sources: []keyring.Source{{Path: path}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range [][]byte{jwksOf(b, a), append(jwksOf(a, b), '\n', '\n')} {
+		replaceFile(t, path, doc)
+		if err := r.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		if g := r.Snapshot().Generation(); g != 1 {
+			t.Fatalf("same keys rewritten: generation %d, want 1", g)
+		}
+	}
+	if err := r.Reconfigure([]keyring.Source{{Path: path, Issuer: "https://idp.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	if g := r.Snapshot().Generation(); g != 2 {
+		t.Fatalf("keys bound to an issuer: generation %d, want 2", g)
+	}
 }

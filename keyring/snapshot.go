@@ -1,6 +1,9 @@
 package keyring
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,19 +18,17 @@ import (
 type Snapshot struct {
 	gen  uint64
 	keys []*Key
-	// scopes maps an issuer to its keys; the "" entry holds the global keys,
-	// usable for any issuer.
+	// scopes maps an issuer that has keys of its own to them; the ""
+	// entry holds the global keys, for tokens of every other issuer.
 	scopes map[string]*scope
 }
 
 // scope indexes the keys one issuer may use.
 type scope struct {
-	// byKID holds the scope's own keys (for an issuer: not the global ones;
-	// Find falls back to the global scope itself).
 	byKID map[string]*Key
-	// byAlg answers kid-less lookups: the single key with that alg among
-	// the scope's own keys and the global keys. Algs with two or more
-	// candidates are absent: a token without kid must not pick one.
+	// byAlg answers kid-less lookups: the single key with that alg in the
+	// scope. Algs with two or more candidates are absent: a token without
+	// kid must not pick one.
 	byAlg map[Algorithm]*Key
 }
 
@@ -35,17 +36,35 @@ type scope struct {
 // and kid. Two keys with the same issuer and kid are an error matching
 // ErrDuplicateKID. Keys() keeps the order given here.
 func NewSnapshot(generation uint64, keys ...*Key) (*Snapshot, error) {
+	return newSnapshot(generation, nil, keys)
+}
+
+// newSnapshot is NewSnapshot for a ring: owners are the issuers that have
+// key sources of their own, whether or not those hold keys yet (a provider
+// that has not answered still owns its issuer's tokens).
+func newSnapshot(generation uint64, owners []string, keys []*Key) (*Snapshot, error) {
 	s := &Snapshot{gen: generation, keys: slices.Clone(keys), scopes: map[string]*scope{}}
+	scopeOf := func(iss string) *scope {
+		sc := s.scopes[iss]
+		if sc == nil {
+			sc = &scope{byKID: map[string]*Key{}, byAlg: map[Algorithm]*Key{}}
+			s.scopes[iss] = sc
+		}
+		return sc
+	}
+	scopeOf("")
+	for _, iss := range owners {
+		scopeOf(iss)
+	}
 	var errs []error
 	for _, k := range s.keys {
 		if k == nil {
 			errs = append(errs, errors.New("keyring: nil key"))
 			continue
 		}
-		sc := s.scopes[k.Issuer()]
-		if sc == nil {
-			sc = &scope{byKID: map[string]*Key{}}
-			s.scopes[k.Issuer()] = sc
+		sc := scopeOf(k.Issuer())
+		if k.ID() == "" {
+			continue // found by alg only (a kid-less HMAC secret)
 		}
 		if prev, dup := sc.byKID[k.ID()]; dup {
 			where := "global keys"
@@ -61,19 +80,22 @@ func NewSnapshot(generation uint64, keys ...*Key) (*Snapshot, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	global := s.scopes[""]
-	if global == nil {
-		global = &scope{byKID: map[string]*Key{}}
-		s.scopes[""] = global
-	}
 	// Precompute the kid-less answers once, so Find never scans.
-	globalCount := algCounts(nil, global)
-	global.byAlg = uniqueByAlg(globalCount)
-	for iss, sc := range s.scopes {
-		if iss == "" {
-			continue
+	count := map[*scope]map[Algorithm]int{}
+	for _, k := range s.keys {
+		sc := s.scopes[k.Issuer()]
+		if count[sc] == nil {
+			count[sc] = map[Algorithm]int{}
 		}
-		sc.byAlg = uniqueByAlg(algCounts(globalCount, sc))
+		count[sc][k.Alg()]++
+		sc.byAlg[k.Alg()] = k
+	}
+	for sc, n := range count {
+		for a, c := range n {
+			if c > 1 {
+				delete(sc.byAlg, a)
+			}
+		}
 	}
 	return s, nil
 }
@@ -83,34 +105,6 @@ func sourceName(k *Key) string {
 		return "(no source)"
 	}
 	return k.Source()
-}
-
-type algCandidates struct {
-	key *Key
-	n   int
-}
-
-// algCounts adds the keys of sc to a copy of base.
-func algCounts(base map[Algorithm]algCandidates, sc *scope) map[Algorithm]algCandidates {
-	m := make(map[Algorithm]algCandidates, len(base)+len(sc.byKID))
-	for a, c := range base {
-		m[a] = c
-	}
-	for _, k := range sc.byKID {
-		c := m[k.Alg()]
-		m[k.Alg()] = algCandidates{key: k, n: c.n + 1}
-	}
-	return m
-}
-
-func uniqueByAlg(counts map[Algorithm]algCandidates) map[Algorithm]*Key {
-	m := map[Algorithm]*Key{}
-	for a, c := range counts {
-		if c.n == 1 {
-			m[a] = c.key
-		}
-	}
-	return m
 }
 
 // Snapshot returns s itself, so a fixed set of keys can stand in wherever
@@ -132,35 +126,101 @@ func (s *Snapshot) Keys() []*Key { return slices.Clone(s.keys) }
 // Find returns the key for a token from issuer with header kid and alg. It
 // allocates nothing and is meant for the request path.
 //
-// With a kid, the key with that kid among the issuer's own keys wins, then
-// a global key with that kid; a key of another issuer is never returned.
-// Find does not compare alg then: the caller checks key.Alg() against the
-// header and reports a mismatch as such (the key decides the algorithm).
+// The issuer chooses the keys: an issuer that has keys of its own (keys
+// restricted to it, or a key source configured for it) is verified with
+// those only, never with global keys, so a static key cannot sign for an
+// identity provider's issuer. Any other issuer, and a token without "iss",
+// gets the global keys.
+//
+// A nil kid means the token header has no "kid". Any other kid, the empty
+// one included, must equal a key's kid exactly: "kid": "" names no key and
+// is not read as a missing kid (that would hand the token the only key of
+// its alg). Find does not compare alg then: the caller checks key.Alg()
+// against the header and reports a mismatch as such (the key decides the
+// algorithm).
 //
 // Without a kid, Find returns the one key with exactly alg among the
-// issuer's keys and the global keys, and nothing if there are none or
-// several: guessing among candidates is how confusion attacks start.
+// issuer's keys, and nothing if there are none or several: guessing among
+// candidates is how confusion attacks start.
 func (s *Snapshot) Find(issuer, kid []byte, alg Algorithm) (*Key, bool) {
 	if s == nil || s.scopes == nil {
 		return nil, false
 	}
 	// m[string(b)] lookups do not allocate (the compiler borrows b).
-	var sc *scope
+	sc := s.scopes[""]
 	if len(issuer) > 0 {
-		sc = s.scopes[string(issuer)]
-	}
-	if len(kid) > 0 {
-		if sc != nil {
-			if k, ok := sc.byKID[string(kid)]; ok {
-				return k, true
-			}
+		if own, ok := s.scopes[string(issuer)]; ok {
+			sc = own
 		}
-		k, ok := s.scopes[""].byKID[string(kid)]
-		return k, ok
 	}
-	if sc == nil {
-		sc = s.scopes[""]
+	if kid != nil {
+		k, ok := sc.byKID[string(kid)]
+		return k, ok
 	}
 	k, ok := sc.byAlg[alg]
 	return k, ok
+}
+
+// HasKeysFor reports whether any key could verify a token from issuer:
+// keys of its own if it has a key scope, else global keys. It tells "no
+// keys for the token's issuer" (an issuer written differently in the
+// configuration, or a provider that has not answered) from a kid that is
+// merely unknown, for a miss of Find. It allocates nothing.
+func (s *Snapshot) HasKeysFor(issuer []byte) bool {
+	if s == nil || s.scopes == nil {
+		return false
+	}
+	sc := s.scopes[""]
+	if len(issuer) > 0 {
+		if own, ok := s.scopes[string(issuer)]; ok {
+			sc = own
+		}
+	}
+	return len(sc.byKID) > 0 || len(sc.byAlg) > 0
+}
+
+// issuers returns the issuers that have key scopes, sorted.
+func (s *Snapshot) issuers() []string {
+	var out []string
+	for iss := range s.scopes {
+		if iss != "" {
+			out = append(out, iss)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// digestKeys is the identity of a set of keys as a snapshot uses them: for
+// each key its issuer, kid, alg, client, source and thumbprint, and the
+// issuers that own key scopes. The keys are sorted first, so the order a
+// provider happens to list them in (or the layout of a file) is not a
+// change; anything that changes what a token verifies with is.
+func digestKeys(owners []string, keys []*Key) [sha256.Size]byte {
+	recs := make([][]byte, 0, len(keys)+len(owners))
+	for _, iss := range owners {
+		recs = append(recs, appendField(appendField(nil, "owner"), iss))
+	}
+	for _, k := range keys {
+		var b []byte
+		for _, f := range []string{"key", k.issuer, k.id, string(k.alg), k.client, k.source, k.thumbprint} {
+			b = appendField(b, f)
+		}
+		recs = append(recs, b)
+	}
+	slices.SortFunc(recs, bytes.Compare)
+	recs = slices.CompactFunc(recs, bytes.Equal) // an owner listed twice is one owner
+	h := sha256.New()
+	for _, b := range recs {
+		h.Write(b)
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// appendField appends s with its length, so that fields cannot run into
+// each other.
+func appendField(b []byte, s string) []byte {
+	return append(binary.BigEndian.AppendUint32(b, uint32(len(s))), s...)
 }

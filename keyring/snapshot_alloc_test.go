@@ -31,7 +31,7 @@ func TestSnapshotFindAllocs(t *testing.T) {
 		wantFound bool
 	}{
 		{"issuer kid", issA, kidA, keyring.ES256, true},
-		{"global kid", issA, kidG, keyring.EdDSA, true},
+		{"issuer with own keys, global kid", issA, kidG, keyring.EdDSA, false},
 		{"unknown issuer, global kid", issZ, kidG, keyring.EdDSA, true},
 		{"miss", issZ, kidX, keyring.ES256, false},
 		{"kid-less", issA, nil, keyring.ES256, true},

@@ -46,17 +46,18 @@ func TestSnapshotFind(t *testing.T) {
 		{"other issuer's key is never found (reverse)", issA, "b-es", keyring.ES256, nil},
 		{"unknown issuer does not see issuer keys", issC, "a-es", keyring.ES256, nil},
 		{"no issuer does not see issuer keys", "", "a-es", keyring.ES256, nil},
-		{"global key for issuer A", issA, "g-ed", keyring.EdDSA, gEd},
-		{"global key for issuer B", issB, "g-ed", keyring.EdDSA, gEd},
+		{"global key not for issuer A, which has keys of its own", issA, "g-ed", keyring.EdDSA, nil},
+		{"global key not for issuer B, which has keys of its own", issB, "g-ed", keyring.EdDSA, nil},
 		{"global key for unknown issuer", issC, "g-ed", keyring.EdDSA, gEd},
 		{"global key without issuer", "", "g-hs", keyring.HS256, gHS},
-		{"issuer key shadows global kid", issA, "shared", keyring.ES384, aShared},
-		{"global kid for another issuer", issB, "shared", keyring.EdDSA, gShared},
+		{"issuer key, global key with the same kid", issA, "shared", keyring.ES384, aShared},
+		{"global kid not for another issuer with own keys", issB, "shared", keyring.EdDSA, nil},
+		{"global kid for an issuer without keys", issC, "shared", keyring.EdDSA, gShared},
 		{"unknown kid", issA, "nope", keyring.ES256, nil},
 		{"kid-less: one ES256 key for A", issA, "", keyring.ES256, aES},
 		{"kid-less: one RS256 key for A", issA, "", keyring.RS256, aRS},
-		{"kid-less: global EdDSA for A", issA, "", keyring.EdDSA, nil}, // ed25519 and ed448 are both EdDSA: ambiguous
-		{"kid-less: global HS256 for A", issA, "", keyring.HS256, gHS},
+		{"kid-less: global EdDSA for C", issC, "", keyring.EdDSA, nil}, // ed25519 and ed448 are both EdDSA: ambiguous
+		{"kid-less: global HS256 not for A", issA, "", keyring.HS256, nil},
 		{"kid-less: two ES256 keys for B", issB, "", keyring.ES256, nil},
 		{"kid-less: A's RS256 not for B", issB, "", keyring.RS256, nil},
 		{"kid-less: global HS256 for unknown issuer", issC, "", keyring.HS256, gHS},
@@ -112,8 +113,8 @@ func TestSnapshotKidlessSingleKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.Find([]byte("iss"), nil, keyring.ES256); ok {
-		t.Fatal("issuer key plus global key with one alg: found without kid")
+	if k, ok := s.Find([]byte("iss"), nil, keyring.ES256); !ok || k != two {
+		t.Fatal("an issuer's single key not found without kid next to a global key")
 	}
 	if k, ok := s.Find([]byte("other"), nil, keyring.ES256); !ok || k != one {
 		t.Fatal("another issuer sees only the global key: should be found")
@@ -161,4 +162,22 @@ func keyName(k *keyring.Key) string {
 		return "<none>"
 	}
 	return k.Issuer() + "/" + k.ID()
+}
+
+// TestEmptyKidMatchesNoKey: a header "kid" that is present must equal a
+// key's kid exactly; "" is such a kid and matches nothing. It must not be
+// read as a missing kid, which would pick the only key of the alg.
+func TestEmptyKidMatchesNoKey(t *testing.T) {
+	f := fixtures()
+	only := newTestKey(t, &f.p256.PublicKey, keyring.Options{ID: "only"})
+	s, err := keyring.NewSnapshot(1, only)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := s.Find(nil, []byte{}, keyring.ES256); ok {
+		t.Fatalf(`kid "" found %s`, keyName(k))
+	}
+	if k, ok := s.Find(nil, nil, keyring.ES256); !ok || k != only {
+		t.Fatalf("a missing kid no longer finds the only ES256 key: %v", ok)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/tokengate/tokengate/keyring"
 	"github.com/valyala/fasthttp"
 )
 
@@ -12,7 +13,9 @@ import (
 //	/healthz  200 while the process runs
 //	/readyz   200 when keys are loaded, 503 otherwise; JSON with the reload state
 //	/metrics  Prometheus text format
-//	/keys     kid, alg, source and fingerprint of each key (never key material)
+//	/keys     kid, alg, source, size and (public keys) fingerprint of each key;
+//	          never key material nor anything derived from a secret; behind the
+//	          rule of /revocations (admin bearer token, else loopback only)
 //	/revocations  list, add and remove revocation rules (see handleRevocations)
 func (s *Server) HandleAdmin(ctx *fasthttp.RequestCtx) {
 	switch string(ctx.Path()) {
@@ -25,7 +28,11 @@ func (s *Server) HandleAdmin(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 		s.metrics.WritePrometheus(ctx)
 	case "/keys":
-		s.keysList(ctx)
+		// It tells an attacker which kids, algs and issuers to forge for:
+		// the same rule as /revocations.
+		if s.adminAuthorized(ctx) {
+			s.keysList(ctx)
+		}
 	case "/revocations":
 		s.handleRevocations(ctx)
 	default:
@@ -41,9 +48,12 @@ type readyReport struct {
 	LastReload string `json:"last_key_reload,omitempty"`
 	// LastError is the last failed key reload; the previous keys stay in
 	// use, so it does not make the sidecar unready.
-	LastError       string `json:"last_key_reload_error,omitempty"`
-	ConfigError     string `json:"last_config_reload_error,omitempty"`
-	ConfigReloadsOK uint64 `json:"config_loads"`
+	LastError string `json:"last_key_reload_error,omitempty"`
+	// RefusedKeys names each key of a key file that was not loaded (the
+	// file's other keys are in use), with the reason.
+	RefusedKeys     []string `json:"refused_keys,omitempty"`
+	ConfigError     string   `json:"last_config_reload_error,omitempty"`
+	ConfigReloadsOK uint64   `json:"config_loads"`
 	// Revocation state: informative only. A broken revocation file keeps
 	// its previous rules and a Redis outage keeps every rule in memory, so
 	// neither makes the sidecar unready (it would only fail good tokens).
@@ -77,6 +87,7 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 		if r.LastError != nil {
 			p.LastError = r.LastError.Error()
 		}
+		p.RefusedKeys = errorStrings(r.Refused)
 		rep.IdentityProviders = append(rep.IdentityProviders, p)
 	}
 	if !ks.LastReload.IsZero() {
@@ -85,6 +96,7 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	if ks.LastError != nil {
 		rep.LastError = ks.LastError.Error()
 	}
+	rep.RefusedKeys = errorStrings(ks.Refused)
 	if s.revs != nil {
 		n := s.revs.Len()
 		rep.Revocations = &n
@@ -112,13 +124,27 @@ type providerState struct {
 	NextRefresh         string `json:"next_refresh,omitempty"`
 	LastError           string `json:"last_error,omitempty"`
 	ConsecutiveFailures int    `json:"consecutive_failures,omitempty"`
+	// RefusedKeys names each member of the provider's last good key set
+	// that was not loaded; its other keys are in use.
+	RefusedKeys []string `json:"refused_keys,omitempty"`
+}
+
+func errorStrings(errs []*keyring.KeyError) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Error())
+	}
+	return out
 }
 
 type keyInfo struct {
-	KID         string `json:"kid"`
-	Alg         string `json:"alg"`
-	Source      string `json:"source"`
-	Fingerprint string `json:"fingerprint"`
+	KID    string `json:"kid"`
+	Alg    string `json:"alg"`
+	Source string `json:"source"`
+	Bits   int    `json:"bits"`
+	// Fingerprint names a public key; an HMAC key has none (a hash of a
+	// secret lets guesses of a weak one be tested offline).
+	Fingerprint string `json:"fingerprint,omitempty"`
 	Issuer      string `json:"issuer,omitempty"`
 	Client      string `json:"client,omitempty"`
 }
@@ -131,7 +157,7 @@ func (s *Server) keysList(ctx *fasthttp.RequestCtx) {
 	}{Generation: snap.Generation(), Keys: []keyInfo{}}
 	for _, k := range snap.Keys() {
 		out.Keys = append(out.Keys, keyInfo{
-			KID: k.ID(), Alg: string(k.Alg()), Source: k.Source(),
+			KID: k.ID(), Alg: string(k.Alg()), Source: k.Source(), Bits: k.Bits(),
 			Fingerprint: k.Fingerprint(), Issuer: k.Issuer(), Client: k.Client(),
 		})
 	}

@@ -59,7 +59,7 @@ func (s *Server) adminAuthorized(ctx *fasthttp.RequestCtx) bool {
 		if ip, ok := ctx.LocalAddr().(*net.TCPAddr); ok && ip.IP.IsLoopback() {
 			return true
 		}
-		adminError(ctx, fasthttp.StatusForbidden, "the admin listener is not on a loopback address: configure admin.token_file to use /revocations")
+		adminError(ctx, fasthttp.StatusForbidden, "the admin listener is not on a loopback address: configure admin.token_file to use /keys and /revocations")
 		return false
 	}
 	h := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)

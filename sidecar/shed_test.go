@@ -30,7 +30,7 @@ func newBlockingRefetch(capacity int) *blockingRefetch {
 	return &blockingRefetch{entered: make(chan struct{}, capacity), release: make(chan struct{})}
 }
 
-func (b *blockingRefetch) refetch(context.Context, []byte) bool {
+func (b *blockingRefetch) refetch(context.Context, []byte, []byte) bool {
 	b.entered <- struct{}{}
 	<-b.release
 	return false // the keys did not change: the token stays unknown, 401

@@ -61,7 +61,7 @@ type serverOptions struct {
 	Revocations       *revocation.Store
 	RevocationSync    *revocation.Sync
 	AdminToken        []byte
-	Refetch           func(context.Context, []byte) bool
+	Refetch           func(ctx context.Context, issuer, kid []byte) bool
 	Decrypter         *jwe.Decrypter
 	RequireEncryption bool
 }
@@ -381,7 +381,12 @@ func TestAdminEndpoints(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	keys := string(get("/keys").Body())
+	if r := get("/keys"); r.StatusCode() != 403 {
+		t.Errorf("/keys off loopback without an admin token: %d", r.StatusCode())
+	}
+	_, adminURL := serve(t, f)
+	_, body := httpGet(t, adminURL+"/keys")
+	keys := string(body)
 	if !strings.Contains(keys, `"kid": "client-billing"`) || !strings.Contains(keys, `"client": "billing-batch"`) || strings.Contains(keys, "billing-secret") {
 		t.Errorf("/keys: %s", keys)
 	}

@@ -107,6 +107,7 @@ var (
 	errNumericDate    = detail(ErrMalformed, "numeric_date", "time claim is not a valid NumericDate")
 	errAlgNone        = detail(ErrUnsupportedAlg, "alg_none", "unsecured tokens (alg none) are never accepted")
 	errAlgMismatch    = detail(ErrUnknownKey, "alg_mismatch", "key does not accept this algorithm")
+	errNoIssuerKeys   = detail(ErrUnknownKey, "no_issuer_keys", "no keys for the token's issuer")
 	errIssuedInFuture = detail(ErrNotYetValid, "", "token issued in the future")
 	errNoAudience     = detail(ErrAudience, "", "token has no audience")
 	errNoIssuer       = detail(ErrIssuer, "", "token has no issuer")

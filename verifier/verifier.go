@@ -195,6 +195,9 @@ func (v *Verifier) verifyJWS(r *Result, token []byte, jwt bool) error {
 	snap := v.keys.Snapshot()
 	key, found := snap.Find(r.iss, r.kid, r.alg)
 	if !found {
+		if !snap.HasKeysFor(r.iss) {
+			return errNoIssuerKeys
+		}
 		return ErrUnknownKey
 	}
 	// RFC 8725 §3.1: the key, not the token, decides the algorithm.
@@ -232,7 +235,11 @@ func (v *Verifier) parseHeader(r *Result) error {
 			if m.Kind() != jsonx.String {
 				return errHeaderKid
 			}
-			r.kid = m.Str()
+			// A present kid, even "", must match a key exactly: keep
+			// it distinct from a missing one (nil) for Snapshot.Find.
+			if r.kid = m.Str(); r.kid == nil {
+				r.kid = []byte{}
+			}
 		case "typ":
 			if m.Kind() != jsonx.String {
 				return errHeaderTyp
