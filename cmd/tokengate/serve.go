@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -72,11 +71,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	parts.Start(context.Background())
-	vln, err := net.Listen("tcp", cfg.Listen.Verify)
+	vln, err := listen(cfg.Listen.Verify, "listen.verify")
 	if err != nil {
 		return err
 	}
-	aln, err := net.Listen("tcp", cfg.Listen.Admin)
+	aln, err := listen(cfg.Listen.Admin, "listen.admin")
 	if err != nil {
 		vln.Close()
 		return err
