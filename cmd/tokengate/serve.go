@@ -126,28 +126,3 @@ func reload(path string, parts *build.Parts, log *slog.Logger) {
 		log.Error(err.Error())
 	}
 }
-
-func printDevHint(w io.Writer, cfg *config.Config, addr string) {
-	dir := cfg.DevKeysDir()
-	s, err := loadSigningKey(filepath.Join(dir, devKeyFile), "", devKID, "")
-	if err != nil {
-		fmt.Fprintf(w, "development mode: cannot mint a sample token: %v\n", err)
-		return
-	}
-	payload, _ := buildClaims([]byte(`{"iss":"tokengate-dev","sub":"dev-user","scope":"read write"}`), time.Now(), 15*time.Minute)
-	tok, err := s.Sign(payload)
-	if err != nil {
-		fmt.Fprintf(w, "development mode: cannot mint a sample token: %v\n", err)
-		return
-	}
-	fmt.Fprintf(w, `
-DEVELOPMENT MODE: trusting %s (ES256, kid %q), generated on first start.
-Remove the dev section from your configuration in production.
-
-Try it (the token is valid for 15 minutes; mint more with
-'tokengate mint --key %s --claims '{"sub":"alice"}''):
-
-  curl -i -H "Authorization: Bearer %s" http://%s/verify
-
-`, filepath.Join(dir, devJWKS), devKID, filepath.Join(dir, devKeyFile), tok, addr)
-}
