@@ -29,17 +29,25 @@ func TestStartupErrorPrintedOnce(t *testing.T) {
 	tests := []struct {
 		name, body, once string
 		also             []string
+		env              [2]string
 	}{
 		{"bad key file", fmt.Sprintf("listen: {verify: %q, admin: %q}\nkeys: [{file: bad.jwks.json}]\n", free, freePort(t)),
-			"bad.jwks.json", []string{"not a JWK, JWK Set or PEM document"}},
+			"bad.jwks.json", []string{"not a JWK, JWK Set or PEM document"}, [2]string{}},
 		{"verify port in use", fmt.Sprintf("listen: {verify: %q, admin: %q}\nkeys: [{file: k1.jwks.json}]\n", busy.Addr(), free),
-			busy.Addr().String(), []string{"listen.verify", "already in use", "TOKENGATE_LISTEN_VERIFY"}},
+			busy.Addr().String(), []string{"listen.verify", "already in use", "TOKENGATE_LISTEN_VERIFY"}, [2]string{}},
 		{"admin port in use", fmt.Sprintf("listen: {verify: %q, admin: %q}\nkeys: [{file: k1.jwks.json}]\n", free, busy.Addr()),
-			busy.Addr().String(), []string{"listen.admin", "already in use", "TOKENGATE_LISTEN_ADMIN"}},
-		{"unknown key", "keys: [{file: k1.jwks.json}]\npolcy: {leeway: 1s}\n", "polcy", nil},
+			busy.Addr().String(), []string{"listen.admin", "already in use", "TOKENGATE_LISTEN_ADMIN"}, [2]string{}},
+		{"unknown key", "keys: [{file: k1.jwks.json}]\npolcy: {leeway: 1s}\n", "polcy", nil, [2]string{}},
+		{"unknown variable", "keys: [{file: k1.jwks.json}]\n", "TOKENGATE_LISTEN_VERIFYY",
+			[]string{"did you mean TOKENGATE_LISTEN_VERIFY?"}, [2]string{"TOKENGATE_LISTEN_VERIFYY", "127.0.0.1:1"}},
+		{"bad value from the environment", "keys: [{file: k1.jwks.json}]\n", "TOKENGATE_POLICY_LEEWAY",
+			[]string{"policy.leeway (from the environment: TOKENGATE_POLICY_LEEWAY)", `"soon"`}, [2]string{"TOKENGATE_POLICY_LEEWAY", "soon"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.env[0] != "" {
+				t.Setenv(tt.env[0], tt.env[1])
+			}
 			code, _, stderr := runCLI("serve", "--config", writeConfig(t, dir, tt.body))
 			if code != 1 {
 				t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
