@@ -71,15 +71,7 @@ func TestKnownEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			path := ""
-			if tt.file != "" {
-				path = writeConfig(t, tt.file)
-			}
-			if _, err := config.Load(path); err != nil {
+			if _, err := loadWithEnv(t, tt.env, tt.file); err != nil {
 				t.Errorf("Load: %v", err)
 			}
 		})
