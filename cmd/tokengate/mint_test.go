@@ -7,8 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"os"
@@ -17,24 +15,6 @@ import (
 	"testing"
 	"time"
 )
-
-// tokenClaims decodes a compact token's payload.
-func tokenClaims(t *testing.T, tok string) map[string]any {
-	t.Helper()
-	parts := strings.Split(strings.TrimSpace(tok), ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a compact JWS: %q", tok)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // TestMintTTL: a negative --ttl mints an expired token (verify says so),
 // 0 leaves exp out, and an exp in --claims wins over --ttl.
