@@ -30,10 +30,10 @@ func TestMintTTL(t *testing.T) {
 		exp               func(iat float64) (float64, bool) // want exp, present
 		verify            string
 	}{
-		{"default 15m", "", "{}", func(iat float64) (float64, bool) { return iat + 900, true }, `"valid": true`},
-		{"negative: already expired", "-1h", "{}", func(iat float64) (float64, bool) { return iat - 3600, true }, "invalid: token expired"},
-		{"zero: no exp", "0", "{}", func(float64) (float64, bool) { return 0, false }, `"valid": true`},
-		{"claims exp wins", "-1h", `{"exp":4102444800}`, func(float64) (float64, bool) { return 4102444800, true }, `"valid": true`},
+		{"default 15m", "", "{}", func(iat float64) (float64, bool) { return iat + 900, true }, "200 allowed"},
+		{"negative: already expired", "-1h", "{}", func(iat float64) (float64, bool) { return iat - 3600, true }, "401 denied: token expired"},
+		{"zero: no exp", "0", "{}", func(float64) (float64, bool) { return 0, false }, "200 allowed"},
+		{"claims exp wins", "-1h", `{"exp":4102444800}`, func(float64) (float64, bool) { return 4102444800, true }, "200 allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
