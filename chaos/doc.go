@@ -28,8 +28,8 @@
 //
 //	TOKENGATE_CHAOS=full TOKENGATE_INTEGRATION=require go test ./chaos/ -v -timeout 60m
 //
-// The Redis scenario needs Redis (TOKENGATE_REDIS_ADDR, default
-// 127.0.0.1:6379); without it, it skips, or fails under
+// The Redis scenario needs Redis (TOKENGATE_REDIS_URL, default
+// redis://127.0.0.1:6379/0); without it, it skips, or fails under
 // TOKENGATE_INTEGRATION=require. Under the race detector the overload and
 // memory scenarios skip: their timing and memory figures mean nothing
 // there.

@@ -28,6 +28,14 @@
 // (TOKENGATE_POLICY_AUDIENCES=api,admin); a variable that is set but empty
 // sets the empty value. The lists of objects (keys, headers.claims, routes)
 // come from the file only.
+//
+// A variable under TOKENGATE_ that is no key's (TOKENGATE_LISTEN_VERIFYY)
+// is an error, as an unknown key in the file is, except the few the
+// repository's tests and load test read (NonConfigEnv: TOKENGATE_INTEGRATION,
+// TOKENGATE_CHAOS, TOKENGATE_REDIS_URL, TOKENGATE_PG_DSN) and those the
+// configuration itself names for a secret (keys[].secret_env,
+// admin.token_env, revocation.redis.password_env). An error about a value
+// an environment variable set names the variable (*FieldError.Env).
 package config
 
 import (
@@ -69,12 +77,20 @@ var ErrUnknownKey = errors.New("config: unknown key")
 
 // FieldError is a problem with one configuration value. Field is the key
 // path as written in YAML: "policy.leeway", "keys[2].alg", "routes[0].prefix".
+// Env is the environment variable the value came from ("" when it came
+// from the file or the defaults).
 type FieldError struct {
 	Field string
+	Env   string
 	Err   error
 }
 
-func (e *FieldError) Error() string { return "config: " + e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Error() string {
+	if e.Env != "" {
+		return "config: " + e.Field + " (from the environment: " + e.Env + "): " + e.Err.Error()
+	}
+	return "config: " + e.Field + ": " + e.Err.Error()
+}
 
 func (e *FieldError) Unwrap() error { return e.Err }
 
@@ -104,6 +120,10 @@ type Config struct {
 	Revocation Revocation `mapstructure:"revocation"`
 	Log        Log        `mapstructure:"log"`
 	Dev        Dev        `mapstructure:"dev"`
+
+	// env maps the keys environment variables set to the variables'
+	// names, so that Validate's errors can name them.
+	env map[string]string
 }
 
 // Decryption configures encrypted tokens (compact JWE wrapping a signed
@@ -372,21 +392,24 @@ func load(data []byte, dir, name string) (*Config, error) {
 	}
 
 	settings := v.AllSettings()
-	if unknown := unknownKeys(settings, configType, ""); len(unknown) > 0 {
-		errs := make([]error, len(unknown))
-		for i, k := range unknown {
-			errs[i] = fmt.Errorf("%w %q", ErrUnknownKey, k)
-		}
+	var errs []error
+	for _, k := range unknownKeys(settings, configType, "") {
+		errs = append(errs, fmt.Errorf("%w %q", ErrUnknownKey, k))
+	}
+	referenced := map[string]bool{}
+	referencedEnv(settings, "", referenced)
+	errs = append(errs, unknownEnv(os.Environ(), referenced)...)
+	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 
-	cfg := new(Config)
+	cfg := &Config{env: envSettings(os.Environ())}
 	if err := v.UnmarshalExact(cfg, viper.DecodeHook(decodeHook()), func(dc *mapstructure.DecoderConfig) {
 		// Type conversions are the hooks' job, done strictly: no
 		// "weak" guessing such as a float silently truncated to an int.
 		dc.WeaklyTypedInput = false
 	}); err != nil {
-		return nil, decodeErrors(err)
+		return nil, fromEnv(decodeErrors(err), cfg.env)
 	}
 	if err := restoreClaimCase(cfg, root); err != nil {
 		return nil, err
@@ -488,22 +511,11 @@ func EnvKeys() []string { return envKeys(configType, "") }
 // envKeys lists the leaf keys of t outside lists of objects and maps.
 func envKeys(t reflect.Type, prefix string) []string {
 	var keys []string
-	for f := range t.Fields() {
-		name := f.Tag.Get("mapstructure")
-		if name == "" || !f.IsExported() {
-			continue
-		}
-		key := prefix + name
-		switch ft := f.Type; {
-		case ft.Kind() == reflect.Struct:
-			keys = append(keys, envKeys(ft, key+".")...)
-		case ft.Kind() == reflect.Map,
-			ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
-			// A list of objects or a free-form map: file only.
-		default:
+	walkKeys(t, prefix, func(key string, fileOnly bool) {
+		if !fileOnly {
 			keys = append(keys, key)
 		}
-	}
+	})
 	return keys
 }
 

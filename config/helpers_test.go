@@ -34,6 +34,21 @@ func clearEnv(t testing.TB) {
 	}
 }
 
+// loadWithEnv loads a configuration file with the given contents ("": the
+// embedded default) with exactly the given TOKENGATE_* key variables set.
+func loadWithEnv(t *testing.T, env map[string]string, file string) (*config.Config, error) {
+	t.Helper()
+	clearEnv(t)
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	path := ""
+	if file != "" {
+		path = writeConfig(t, file)
+	}
+	return config.Load(path)
+}
+
 // writeConfig writes a configuration file into a fresh directory and
 // returns its path.
 func writeConfig(t testing.TB, yaml string) string {

@@ -203,15 +203,7 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			path := ""
-			if tt.file != "" {
-				path = writeConfig(t, tt.file)
-			}
-			c, err := config.Load(path)
+			c, err := loadWithEnv(t, tt.env, tt.file)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}

@@ -42,7 +42,7 @@ func (c *Config) Validate() error {
 	c.validateJWKS(&v)
 	c.validateDecryption(&v)
 	c.validateLog(&v)
-	return errors.Join(v.errs...)
+	return fromEnv(errors.Join(v.errs...), c.env)
 }
 
 type validator struct{ errs []error }

@@ -167,7 +167,7 @@ func TestDockerfile(t *testing.T) {
 		if len(goBuild) != 1 {
 			t.Fatalf("%d RUN go build instructions, want 1", len(goBuild))
 		}
-		for _, flag := range []string{"-trimpath", `-ldflags="-s -w"`, "./cmd/tokengate"} {
+		for _, flag := range []string{"-trimpath", `-ldflags="-s -w `, "./cmd/tokengate"} {
 			if !strings.Contains(goBuild[0].args, flag) {
 				t.Errorf("Dockerfile:%d: go build lacks %s", goBuild[0].line, flag)
 			}

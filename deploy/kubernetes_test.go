@@ -35,14 +35,19 @@ type k8sObject struct {
 	StringData map[string]string `yaml:"stringData"`
 	Spec       struct {
 		Template struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
 			Spec podSpec `yaml:"spec"`
 		} `yaml:"template"`
+		networkPolicySpec `yaml:",inline"`
 	} `yaml:"spec"`
 
 	file string // where it was read, for messages
 }
 
 type podSpec struct {
+	HostNetwork                  *bool           `yaml:"hostNetwork"`
 	AutomountServiceAccountToken *bool           `yaml:"automountServiceAccountToken"`
 	SecurityContext              securityContext `yaml:"securityContext"`
 	InitContainers               []container     `yaml:"initContainers"`
@@ -70,9 +75,10 @@ type container struct {
 		Name          string `yaml:"name"`
 		ContainerPort int    `yaml:"containerPort"`
 	} `yaml:"ports"`
-	StartupProbe   *probe `yaml:"startupProbe"`
-	LivenessProbe  *probe `yaml:"livenessProbe"`
-	ReadinessProbe *probe `yaml:"readinessProbe"`
+	Env            []envVar `yaml:"env"`
+	StartupProbe   *probe   `yaml:"startupProbe"`
+	LivenessProbe  *probe   `yaml:"livenessProbe"`
+	ReadinessProbe *probe   `yaml:"readinessProbe"`
 	Resources      struct {
 		Requests map[string]string `yaml:"requests"`
 		Limits   map[string]string `yaml:"limits"`

@@ -244,9 +244,10 @@ func (r *Ring) reloadReportLocked() (changed bool, err error) {
 		st.LastError = nil
 		st.ReloadsOK++
 	case r.snap.Load() == nil:
+		// The initial load runs inside New, which returns the error: its
+		// caller reports it, so logging it here would print it twice.
 		st.LastError = err
 		st.ReloadsFailed++
-		r.log.Error("keyring: initial key load failed", "error", err)
 	default:
 		st.LastError = err
 		st.ReloadsFailed++

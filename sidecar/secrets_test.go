@@ -98,15 +98,27 @@ func TestSecretsNeverInResponsesOrLogs(t *testing.T) {
 			record(resp)
 		}
 	}
-	// A key reload that fails on a file holding the secret in a broken
-	// encoding: the error names the file, never its content.
+	// A key file holding the secret in a broken encoding: the errors name
+	// the file, never its content. The first load's error is returned (its
+	// caller reports it); a failed reload's is logged.
 	bad := filepath.Join(t.TempDir(), "bad.secret")
-	os.WriteFile(bad, append([]byte("!!"), secret...), 0o600)
-	_, err := keyring.New(keyring.Config{Logger: logger, Sources: []keyring.Source{{Path: bad, Secret: true, Alg: keyring.HS256, Encoding: keyring.SecretBase64}}})
-	if err == nil {
-		t.Fatal("a broken base64 secret loaded")
+	os.WriteFile(bad, []byte(base64.StdEncoding.EncodeToString(secret)), 0o600)
+	src := keyring.Config{Logger: logger, Sources: []keyring.Source{{Path: bad, Secret: true, Alg: keyring.HS256, Encoding: keyring.SecretBase64}}}
+	ring, err := keyring.New(src)
+	if err != nil {
+		t.Fatal(err)
 	}
-	seen.WriteString(err.Error())
+	os.WriteFile(bad, append([]byte("!!"), secret...), 0o600)
+	if err := ring.Reload(); err == nil {
+		t.Fatal("a broken base64 secret reloaded")
+	} else {
+		seen.WriteString(err.Error())
+	}
+	if _, err := keyring.New(src); err == nil || !strings.Contains(err.Error(), "bad.secret") {
+		t.Fatalf("a broken base64 secret loaded, or its error does not name the file: %v", err)
+	} else {
+		seen.WriteString(err.Error())
+	}
 
 	haystack := seen.String() + logs.String()
 	needles := map[string]string{

@@ -24,14 +24,24 @@ func jwksMember(t *testing.T, path string) map[string]any {
 	return set.Keys[0]
 }
 
-func tokenHeader(t *testing.T, tok string) map[string]any {
+func tokenHeader(t *testing.T, tok string) map[string]any { return tokenSegment(t, tok, 0) }
+
+// tokenClaims decodes a compact token's payload.
+func tokenClaims(t *testing.T, tok string) map[string]any { return tokenSegment(t, tok, 1) }
+
+// tokenSegment decodes the JSON of segment i of a compact JWS.
+func tokenSegment(t *testing.T, tok string, i int) map[string]any {
 	t.Helper()
-	h, err := base64.RawURLEncoding.DecodeString(strings.SplitN(strings.TrimSpace(tok), ".", 2)[0])
+	parts := strings.Split(strings.TrimSpace(tok), ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a compact JWS: %q", tok)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[i])
 	if err != nil {
 		t.Fatal(err)
 	}
 	var m map[string]any
-	if err := json.Unmarshal(h, &m); err != nil {
+	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
 	return m

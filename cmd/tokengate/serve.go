@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -72,11 +71,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	parts.Start(context.Background())
-	vln, err := net.Listen("tcp", cfg.Listen.Verify)
+	vln, err := listen(cfg.Listen.Verify, "listen.verify")
 	if err != nil {
 		return err
 	}
-	aln, err := net.Listen("tcp", cfg.Listen.Admin)
+	aln, err := listen(cfg.Listen.Admin, "listen.admin")
 	if err != nil {
 		vln.Close()
 		return err
@@ -126,29 +125,4 @@ func reload(path string, parts *build.Parts, log *slog.Logger) {
 	if err := parts.Reload(next); err != nil {
 		log.Error(err.Error())
 	}
-}
-
-func printDevHint(w io.Writer, cfg *config.Config, addr string) {
-	dir := cfg.DevKeysDir()
-	s, err := loadSigningKey(filepath.Join(dir, devKeyFile), "", devKID, "")
-	if err != nil {
-		fmt.Fprintf(w, "development mode: cannot mint a sample token: %v\n", err)
-		return
-	}
-	payload, _ := buildClaims([]byte(`{"iss":"tokengate-dev","sub":"dev-user","scope":"read write"}`), time.Now(), 15*time.Minute)
-	tok, err := s.Sign(payload)
-	if err != nil {
-		fmt.Fprintf(w, "development mode: cannot mint a sample token: %v\n", err)
-		return
-	}
-	fmt.Fprintf(w, `
-DEVELOPMENT MODE: trusting %s (ES256, kid %q), generated on first start.
-Remove the dev section from your configuration in production.
-
-Try it (the token is valid for 15 minutes; mint more with
-'tokengate mint --key %s --claims '{"sub":"alice"}''):
-
-  curl -i -H "Authorization: Bearer %s" http://%s/verify
-
-`, filepath.Join(dir, devJWKS), devKID, filepath.Join(dir, devKeyFile), tok, addr)
 }

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/tokengate/tokengate/jwe"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/tokengate/tokengate/build"
+	"github.com/tokengate/tokengate/internal/jsonx"
+	"github.com/tokengate/tokengate/internal/suggest"
+	"github.com/tokengate/tokengate/jwe"
 	"github.com/tokengate/tokengate/keyring"
 )
 
@@ -24,13 +26,12 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	alg, err := keyring.ParseAlgorithm(*algFlag)
+	alg, err := parseAlg(*algFlag)
 	if err != nil {
 		return err
 	}
 	if *kid == "" {
-		fs.Usage()
-		return exitError{2}
+		return usagef("--kid is required: it names the key in tokens and the files keygen writes")
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -79,12 +80,28 @@ func keygenAlg(alg keyring.Algorithm, algSet bool, crv string, crvSet bool) (key
 	return alg, "", nil
 }
 
-func algList() string {
+func algNames() []string {
 	s := make([]string, len(keyring.Algorithms))
 	for i, a := range keyring.Algorithms {
 		s[i] = string(a)
 	}
-	return strings.Join(s, ", ")
+	return s
+}
+
+func algList() string { return strings.Join(algNames(), ", ") }
+
+// parseAlg reads an --alg value. Algorithm names are case-sensitive (RFC
+// 7515 §4.1.1), so "es256" is refused, naming the one probably meant and
+// listing them all.
+func parseAlg(value string) (keyring.Algorithm, error) {
+	if alg, err := keyring.ParseAlgorithm(value); err == nil {
+		return alg, nil
+	}
+	hint := ""
+	if s, ok := suggest.Closest(value, algNames()); ok {
+		hint = fmt.Sprintf(" (did you mean %s? names are case-sensitive)", s)
+	}
+	return "", usagef("--alg %q: unknown algorithm%s; the algorithms are %s", value, hint, algList())
 }
 
 func runMint(args []string, stdout, stderr io.Writer) error {
@@ -93,7 +110,7 @@ func runMint(args []string, stdout, stderr io.Writer) error {
 	algFlag := fs.String("alg", "", "algorithm; required for RSA keys and HMAC secrets, else taken from the key")
 	kid := fs.String("kid", "", "kid header (default: the key file name without .key.pem or .secret)")
 	claims := fs.String("claims", "{}", "claims as a JSON object")
-	ttl := fs.Duration("ttl", 15*time.Minute, "sets exp = now + ttl unless claims has exp; 0 leaves exp out")
+	ttl := fs.Duration("ttl", 15*time.Minute, "sets exp = now + ttl unless claims has exp; negative mints an expired token (for tests); 0 leaves exp out")
 	typ := fs.String("typ", "JWT", `header "typ" (for example at+jwt); "" writes none`)
 	encoding := fs.String("encoding", "base64url", "encoding of an HMAC secret file: raw, base64, base64url, hex")
 	encrypt := fs.String("encrypt", "", "wrap the token in a JWE for the holder of this decryption key file (JWK, JWK Set or PKCS#8 PEM: the file the sidecar decrypts with)")
@@ -104,8 +121,7 @@ func runMint(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *keyPath == "" {
-		fs.Usage()
-		return exitError{2}
+		return usagef("--key is required: the private key PEM or HMAC secret file to sign with")
 	}
 	s, err := loadSigningKey(*keyPath, *algFlag, *kid, *encoding)
 	if err != nil {
@@ -156,19 +172,28 @@ func encryptToken(tok, keyFile, algName, encName, kid string) (string, error) {
 	return string(out), nil
 }
 
-// buildClaims adds iat (and exp from ttl) to a JSON object, keeping any
-// values the caller gave.
+// buildClaims adds iat, and exp = now + ttl unless ttl is 0 (a negative
+// ttl makes an already expired token), to a JSON object, keeping any
+// values the caller gave. The object must be one the verifier would read:
+// strict JSON, no duplicate member names (RFC 7519 §4), within its limits.
 func buildClaims(in []byte, now time.Time, ttl time.Duration) ([]byte, error) {
+	var strict jsonx.Doc
+	if err := strict.Parse(in, jsonx.Limits{}); err != nil {
+		return nil, fmt.Errorf("--claims: %w (tokengate refuses such tokens)", err)
+	}
+	if strict.Root().Kind() != jsonx.Object {
+		return nil, errors.New("--claims must be a JSON object")
+	}
 	d := json.NewDecoder(bytes.NewReader(in))
 	d.UseNumber()
 	var c map[string]any
-	if err := d.Decode(&c); err != nil || c == nil {
-		return nil, errors.New("--claims must be a JSON object")
+	if err := d.Decode(&c); err != nil {
+		return nil, fmt.Errorf("--claims: %w", err)
 	}
 	if _, ok := c["iat"]; !ok {
 		c["iat"] = now.Unix()
 	}
-	if _, ok := c["exp"]; !ok && ttl > 0 {
+	if _, ok := c["exp"]; !ok && ttl != 0 {
 		c["exp"] = now.Add(ttl).Unix()
 	}
 	return json.Marshal(c)

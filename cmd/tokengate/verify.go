@@ -33,7 +33,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	method := fs.String("method", "GET", "method of the request being authorised (route rules)")
 	path := fs.String("path", "/", "request target being authorised: path and query (route rules)")
 	asJSON := fs.Bool("json", false, "print the decision as JSON")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseArgs(fs, args, "TOKEN"); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

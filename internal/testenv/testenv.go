@@ -8,6 +8,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Env is the variable that turns a missing service into a failure.
@@ -25,19 +27,31 @@ func Missing(t testing.TB, format string, args ...any) {
 	t.Skipf(format+" (set "+Env+"=require to fail instead)", args...)
 }
 
-// RedisAddr returns the address of a reachable Redis: $TOKENGATE_REDIS_ADDR
-// or 127.0.0.1:6379.
+// RedisURLEnv names the Redis of the tests, the benchmarks (./bench) and
+// `tokengate loadtest`: one variable for all of them.
+const RedisURLEnv = "TOKENGATE_REDIS_URL"
+
+// DefaultRedisURL is the Redis used when RedisURLEnv is not set.
+const DefaultRedisURL = "redis://127.0.0.1:6379/0"
+
+// RedisAddr returns the host:port of a reachable Redis: that of
+// $TOKENGATE_REDIS_URL, or 127.0.0.1:6379. (The tests that take an address
+// use database 0 and no credentials.)
 func RedisAddr(t testing.TB) string {
 	t.Helper()
-	addr := os.Getenv("TOKENGATE_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
+	url := os.Getenv(RedisURLEnv)
+	if url == "" {
+		url = DefaultRedisURL
 	}
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	opts, err := redis.ParseURL(url)
 	if err != nil {
-		Missing(t, "Redis at %s unreachable: %v", addr, err)
+		t.Fatalf("%s=%q: %v", RedisURLEnv, url, err)
+	}
+	c, err := net.DialTimeout("tcp", opts.Addr, 2*time.Second)
+	if err != nil {
+		Missing(t, "Redis at %s unreachable: %v", opts.Addr, err)
 		return ""
 	}
 	c.Close()
-	return addr
+	return opts.Addr
 }
