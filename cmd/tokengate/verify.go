@@ -36,11 +36,6 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	if err := parseArgs(fs, args, "TOKEN"); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "tokengate verify: want one token (TOKEN, - for standard input, @FILE for a file), got %d arguments\n", fs.NArg())
-		fs.Usage()
-		return exitError{2}
-	}
 	token, err := readToken(fs.Arg(0))
 	if err != nil {
 		return err
@@ -200,10 +195,6 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	offline := fs.Bool("offline", false, "do not fetch identity providers' key sets or contact Redis (their keys are not checked)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "tokengate check: unexpected argument %q (the configuration file goes after --config)\n", fs.Arg(0))
-		return exitError{2}
 	}
 	cfg, err := loadConfig(*cfgPath, false)
 	if err != nil {
