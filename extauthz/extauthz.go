@@ -45,6 +45,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/tokengate/tokengate/gate"
+	"github.com/tokengate/tokengate/internal/gatereq"
 )
 
 // Latency records how long the adapter took for one Check
@@ -110,13 +111,12 @@ func New(g *gate.Gate, o Options) (*Server, error) {
 // Check answers one authorisation request (the gRPC method).
 func (s *Server) Check(_ context.Context, cr *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	start := time.Now()
-	sc := acquireScratch()
+	b := gatereq.Acquire()
 	d := gate.AcquireDecision()
-	sc.read(cr.GetAttributes().GetRequest().GetHttp())
-	s.gate.Check(&sc.req, s.now(), d)
+	s.gate.Check(read(b, cr.GetAttributes().GetRequest().GetHttp()), s.now(), d)
 	resp := response(d)
 	gate.ReleaseDecision(d)
-	releaseScratch(sc)
+	gatereq.Release(b)
 	if s.latency != nil {
 		s.latency.ObserveLatency(start)
 	}
