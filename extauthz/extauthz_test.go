@@ -219,11 +219,15 @@ func TestCheckOverGRPC(t *testing.T) {
 			if !mapsEqual(a.set, c.set) {
 				t.Errorf("headers set %v, want %v", a.set, c.set)
 			}
-			// Every configured name is either set or removed, never both.
+			// Every configured name is either set or removed, never both;
+			// its "_" spelling is always removed.
 			for _, name := range all {
 				_, set := a.set[name]
 				if removed := slices.Contains(a.remove, name); set == removed {
 					t.Errorf("%s: set %v, removed %v (remove list %v)", name, set, removed, a.remove)
+				}
+				if u := strings.ReplaceAll(name, "-", "_"); !slices.Contains(a.remove, u) {
+					t.Errorf("%s not removed (remove list %v)", u, a.remove)
 				}
 			}
 		})
@@ -246,12 +250,12 @@ func mapsEqual(a, b map[string]string) bool {
 // ext_authz filter does (onComplete: set each header, replacing every
 // copy, then remove the listed names) and checks what the upstream gets:
 // tokengate's claim headers and no client copy of any configured name,
-// in any letter case or number of copies.
+// in any letter case or number of copies, or with "_" for "-".
 func TestEnvoyAppliesTheAnswer(t *testing.T) {
 	s := newService(t, extauthz.Options{})
 	tok := s.env.Token(t, map[string]any{"sub": "alice", "scope": nil})
 	forged := [][2]string{
-		{"x-auth-subject", "admin"}, {"x-auth-subject", "root"}, {"x-auth-scope", "admin"},
+		{"x-auth-subject", "admin"}, {"x-auth-subject", "root"}, {"x-auth-scope", "admin"}, {"x_auth_subject", "admin"},
 		{"x-auth-client", "billing"}, {"x-auth-key-id", "other"}, {"x-request-id", "r-1"},
 	}
 	for _, path := range []string{"/orders/7", "/public/x"} {

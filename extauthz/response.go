@@ -2,6 +2,7 @@ package extauthz
 
 import (
 	"bytes"
+	"strings"
 	"unicode/utf8"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/tokengate/tokengate/gate"
+	"github.com/tokengate/tokengate/internal/gatereq"
 )
 
 // response translates d into Envoy's answer. Everything it returns is a
@@ -40,8 +42,9 @@ func response(d *gate.Decision) *authv3.CheckResponse {
 }
 
 // okResponse sets every header of d.Set, replacing the client's copies,
-// and removes every other name of d.Remove. Envoy removes after it sets
-// (ext_authz.cc onComplete), so a name it sets must not be removed.
+// and removes every other name of d.Remove and the "_" spelling of each
+// (gatereq.AppendRemovals). Envoy removes after it sets (ext_authz.cc
+// onComplete), so a name it sets must not be removed.
 func okResponse(d *gate.Decision) *authv3.OkHttpResponse {
 	ok := &authv3.OkHttpResponse{}
 	if len(d.Set) > 0 {
@@ -50,10 +53,9 @@ func okResponse(d *gate.Decision) *authv3.OkHttpResponse {
 			ok.Headers[i] = setHeader(string(h.Name), h.Value)
 		}
 	}
-	for _, name := range d.Remove {
-		if !isSet(d, name) {
-			ok.HeadersToRemove = append(ok.HeadersToRemove, string(name))
-		}
+	var buf [512]byte
+	if names := gatereq.AppendRemovals(buf[:0], d); len(names) > 0 {
+		ok.HeadersToRemove = strings.Split(string(names), ", ")
 	}
 	return ok
 }
@@ -70,13 +72,4 @@ func setHeader(name string, value []byte) *corev3.HeaderValueOption {
 		hv.RawValue = bytes.Clone(value)
 	}
 	return &corev3.HeaderValueOption{Header: hv, AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD}
-}
-
-func isSet(d *gate.Decision, name []byte) bool {
-	for _, h := range d.Set {
-		if bytes.Equal(h.Name, name) {
-			return true
-		}
-	}
-	return false
 }

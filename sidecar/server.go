@@ -27,6 +27,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/tokengate/tokengate/gate"
+	"github.com/tokengate/tokengate/internal/gatereq"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/metrics"
 	"github.com/tokengate/tokengate/revocation"
@@ -335,9 +336,10 @@ func stripPrefix(target, prefix []byte) []byte {
 // as the body.
 //
 // A 200 also lists, in X-Envoy-Auth-Headers-To-Remove, every header name
-// tokengate may set but did not set for this request: Envoy's ext_authz
-// HTTP mode copies the headers it is allowed to (allowed_upstream_headers)
-// but leaves a client's copy of any other in place, and removes the names
+// tokengate may set but did not set for this request, and the "_"
+// spelling of each (gatereq.AppendRemovals): Envoy's ext_authz HTTP mode
+// copies the headers it is allowed to (allowed_upstream_headers) but
+// leaves a client's copy of any other in place, and removes the names
 // listed here (after it sets, so a name tokengate set is never listed).
 // Other proxies ignore the header.
 func writeDecision(ctx *fasthttp.RequestCtx, d *gate.Decision) {
@@ -349,8 +351,8 @@ func writeDecision(ctx *fasthttp.RequestCtx, d *gate.Decision) {
 			ctx.Response.Header.SetCanonical(h.Name, h.Value)
 		}
 		var buf [512]byte
-		if unset := appendUnset(buf[:0], d); len(unset) > 0 {
-			ctx.Response.Header.SetCanonical(hdrEnvoyRemove, unset)
+		if names := gatereq.AppendRemovals(buf[:0], d); len(names) > 0 {
+			ctx.Response.Header.SetCanonical(hdrEnvoyRemove, names)
 		}
 		return
 	}
@@ -359,29 +361,4 @@ func writeDecision(ctx *fasthttp.RequestCtx, d *gate.Decision) {
 	}
 	ctx.Response.AppendBodyString(d.Reason)
 	ctx.Response.AppendBodyString("\n")
-}
-
-// appendUnset appends the names of d.Remove that are not in d.Set to dst,
-// separated by ", ".
-func appendUnset(dst []byte, d *gate.Decision) []byte {
-	for _, name := range d.Remove {
-		if isSet(d, name) {
-			continue
-		}
-		if len(dst) > 0 {
-			dst = append(dst, ", "...)
-		}
-		dst = append(dst, name...)
-	}
-	return dst
-}
-
-// isSet reports whether d sets the header called name (both canonical).
-func isSet(d *gate.Decision, name []byte) bool {
-	for _, h := range d.Set {
-		if bytes.Equal(h.Name, name) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,7 +1,11 @@
-// Package gatereq fills a gate.Request from string values — net/http
-// headers, protobuf fields — for the front ends that receive strings
-// (the net/http middleware, the Envoy ext_authz gRPC service). A
-// gate.Request holds byte slices; each value is copied once into one
+// Package gatereq is what tokengate's front ends share around the gate:
+// filling a gate.Request from string values — net/http headers, protobuf
+// fields — for those that receive strings (the net/http middleware, the
+// Envoy ext_authz gRPC service), and the header names a proxy must remove
+// from an allowed request (AppendRemovals: /verify's
+// X-Envoy-Auth-Headers-To-Remove, ext_authz's headers_to_remove).
+//
+// A gate.Request holds byte slices; each value is copied once into one
 // reused buffer, and the slices are taken when every value is in, so a
 // request costs no allocation once the buffer has grown.
 package gatereq
