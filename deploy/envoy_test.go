@@ -102,6 +102,9 @@ func delHeader(h http.Header, name string) {
 func (p *envoyProxy) envoyHeaders(hdr http.Header) map[string]string {
 	m := map[string]string{}
 	allowed := p.l.authz.GetAllowedHeaders()
+	if allowed == nil { // the older field Istio still writes
+		allowed = p.l.authz.GetHttpService().GetAuthorizationRequest().GetAllowedHeaders()
+	}
 	for name, vals := range hdr {
 		n := strings.ToLower(name)
 		if allowed != nil && !matchesAny(allowed, n) && !(p.grpc == nil && n == "authorization") { // HTTP mode always sends Authorization
@@ -221,11 +224,17 @@ func (p *envoyProxy) forward(w http.ResponseWriter, r *http.Request, hdr http.He
 func startEnvoy(t *testing.T, grpcMode bool) (*gate, *http.Client, string) {
 	t.Helper()
 	recipe := loadEnvoyRecipe(t)
-	l := recipe.listener(t, grpcMode)
 	prefix := recipe.listener(t, false).authz.GetHttpService().GetPathPrefix()
+	return startEnvoyProxy(t, recipe.listener(t, grpcMode), prefix)
+}
+
+// startEnvoyProxy serves envoyProxy with the ext_authz filter of l in
+// front of a tokengate whose listen.verify_path_prefix is prefix.
+func startEnvoyProxy(t *testing.T, l *envoyListener, prefix string) (*gate, *http.Client, string) {
+	t.Helper()
 	g := newGateListen(t, "  verify_path_prefix: "+prefix+"\n")
 	p := &envoyProxy{l: l, verifyAddr: g.verifyAddr, appAddr: g.app.addr, client: newClient(t)}
-	if grpcMode {
+	if l.authz.GetGrpcService() != nil {
 		srv, err := extauthz.New(g.parts.Gate, extauthz.Options{})
 		if err != nil {
 			t.Fatal(err)
