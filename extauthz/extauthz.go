@@ -21,10 +21,11 @@
 // Headers come from attributes.request.http.header_map when Envoy fills
 // it (encode_raw_headers: every header line on its own), else from the
 // headers map, where Envoy has combined duplicate lines with ","
-// (RFC 9110 §5.3). Two Authorization headers then arrive as one value
-// with two credentials, which the gate refuses as it refuses two lines;
-// Cookie values, which never hold a comma (RFC 6265 §4.1.1), are split
-// back into their lines. Header names are compared case-insensitively
+// (RFC 9110 §5.3). The gate reads such values as the lines they were:
+// two Authorization headers arrive as one value with two credentials,
+// refused as two lines are; the cookies of two Cookie lines are all
+// found (a cookie never holds a comma, RFC 6265 §4.1.1). Header names are
+// compared case-insensitively
 // (Envoy sends them in lower case), so a differently spelt duplicate is
 // counted, not skipped.
 //

@@ -1,8 +1,6 @@
 package extauthz
 
 import (
-	"strings"
-
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 
@@ -40,21 +38,13 @@ func readLines(b *gatereq.Builder, lines []*corev3.HeaderValue) {
 }
 
 // readCombined reads the headers map, where Envoy joined the lines of a
-// name with ",". A combined Authorization value goes to the gate as it
-// is (it counts the credentials in it); a combined Cookie value is split
-// at the commas back into its lines.
+// name with ",". The gate reads such values as the lines they were: the
+// credentials in a combined Authorization value, the cookies of a
+// combined Cookie value.
 func readCombined(b *gatereq.Builder, headers map[string]string) {
 	for k, v := range headers {
-		f, ok := gatereq.HeaderField(k)
-		if !ok {
-			continue
-		}
-		if f != gatereq.Cookie {
+		if f, ok := gatereq.HeaderField(k); ok {
 			b.Add(f, v)
-			continue
-		}
-		for line := range strings.SplitSeq(v, ",") {
-			b.Add(gatereq.Cookie, line)
 		}
 	}
 }

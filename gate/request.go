@@ -170,10 +170,16 @@ func bearerToken(auth []byte) ([]byte, bool) {
 // one Cookie header value (RFC 6265 §5.4: "name=value" pairs separated by
 // ";") and returns the last. Names compare exactly; spaces around pairs
 // are skipped, and a value in double quotes (§4.1.1) loses them.
+//
+// A comma separates pairs too: a cookie value never holds one (§4.1.1,
+// cookie-octet), so a comma means two Cookie lines combined into one (RFC
+// 9110 §5.3), as Envoy's ext_authz does with duplicate headers before it
+// asks; read as two lines, the same request gets the same decision
+// through every front end.
 func cookieValue(h []byte, name string) (n int, value []byte) {
 	for len(h) > 0 {
 		pair := h
-		if i := bytes.IndexByte(h, ';'); i >= 0 {
+		if i := bytes.IndexAny(h, ";,"); i >= 0 {
 			pair, h = h[:i], h[i+1:]
 		} else {
 			h = nil

@@ -45,3 +45,17 @@ func TestCombinedAuthorizationIsTwoCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestCombinedCookieLines: two Cookie lines that Envoy combined with ","
+// read as the two lines they were: a token among other cookies is found,
+// the token in both is two credentials.
+func TestCombinedCookieLines(t *testing.T) {
+	e := newEnv(t, func(c *gate.Config) { c.Token = gate.TokenSources{Cookie: "at"} })
+	tok, other := sign(t, e.es, nil), sign(t, e.es, map[string]any{"sub": "admin"})
+	if d := e.check(req{cookies: []string{"a=1; b=2,at=" + tok}}); d.Status != 200 {
+		t.Errorf("token in the second combined line: %d %q", d.Status, d.Reason)
+	}
+	if d := e.check(req{cookies: []string{"at=" + tok + ",at=" + other}}); d.Status != 401 || !errors.Is(d.Err, gate.ErrTwoCredentials) {
+		t.Errorf("token in both combined lines: %d %q, want two credentials", d.Status, d.Reason)
+	}
+}
