@@ -103,6 +103,7 @@ func (p *envoyProxy) envoyHeaders(hdr http.Header) map[string]string {
 	m := map[string]string{}
 	allowed := p.l.authz.GetAllowedHeaders()
 	if allowed == nil { // the older field Istio still writes
+		//lint:ignore SA1019 istiod still writes authorization_request.allowed_headers, and Envoy still reads it
 		allowed = p.l.authz.GetHttpService().GetAuthorizationRequest().GetAllowedHeaders()
 	}
 	for name, vals := range hdr {

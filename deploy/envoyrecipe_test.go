@@ -165,6 +165,7 @@ func matchesAny(l *matcherv3.ListStringMatcher, s string) bool {
 func headerMatchers(a *extauthzv3.ExtAuthz) []*matcherv3.ListStringMatcher {
 	ar := a.GetHttpService().GetAuthorizationResponse()
 	return []*matcherv3.ListStringMatcher{a.GetAllowedHeaders(), a.GetDisallowedHeaders(),
+		//lint:ignore SA1019 istiod still writes authorization_request.allowed_headers, and Envoy still reads it
 		a.GetHttpService().GetAuthorizationRequest().GetAllowedHeaders(),
 		ar.GetAllowedUpstreamHeaders(), ar.GetAllowedUpstreamHeadersToAppend(), ar.GetAllowedClientHeaders(), ar.GetAllowedClientHeadersOnSuccess()}
 }

@@ -192,11 +192,13 @@ func TestIstioRecipeMatchesTokengate(t *testing.T) {
 	sePort(httpP.Port, "HTTP")
 	a := istioExtAuthz(t, r.providers["tokengate-http"])
 	for _, h := range []string{"authorization", "cookie"} {
+		//lint:ignore SA1019 istiod still writes authorization_request.allowed_headers, and Envoy still reads it
 		if !matchesAny(a.GetHttpService().GetAuthorizationRequest().GetAllowedHeaders(), h) {
 			t.Errorf("HTTP provider: includeRequestHeadersInCheck lacks %s", h)
 		}
 	}
 	for _, h := range []string{"x-original-uri", "x-forwarded-uri", "x-forwarded-method"} {
+		//lint:ignore SA1019 istiod still writes authorization_request.allowed_headers, and Envoy still reads it
 		if matchesAny(a.GetHttpService().GetAuthorizationRequest().GetAllowedHeaders(), h) {
 			t.Errorf("HTTP provider: includeRequestHeadersInCheck passes the client's %s", h)
 		}
@@ -295,6 +297,7 @@ func istioExtAuthz(t *testing.T, p istioProvider) *extauthzv3.ExtAuthz {
 				HttpUpstreamType: &corev3.HttpUri_Cluster{Cluster: "outbound|8181||" + p.HTTP.Service}},
 		}
 		if h := headers(p.HTTP.IncludeRequestHeadersInCheck); h != nil {
+			//lint:ignore SA1019 istiod still writes authorization_request.allowed_headers, and Envoy still reads it
 			hs.AuthorizationRequest = &extauthzv3.AuthorizationRequest{AllowedHeaders: h}
 		}
 		hs.AuthorizationResponse = &extauthzv3.AuthorizationResponse{
