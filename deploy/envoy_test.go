@@ -3,7 +3,6 @@
 package deploy_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -84,7 +83,7 @@ func (p *envoyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, name := range remove { // then the removals
 		delHeader(hdr, name)
 	}
-	p.forward(w, r, hdr)
+	forwardToApp(w, r, p.client, p.appAddr, r.RequestURI, hdr)
 }
 
 // delHeader deletes every line of name, in any letter case.
@@ -191,31 +190,6 @@ func (p *envoyProxy) checkHTTP(w http.ResponseWriter, r *http.Request, hdr http.
 		}
 	}
 	return set, remove, true
-}
-
-// forward sends the request, as changed, to the application and its
-// answer back.
-func (p *envoyProxy) forward(w http.ResponseWriter, r *http.Request, hdr http.Header) {
-	body, _ := io.ReadAll(r.Body)
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+p.appAddr+"/", bytes.NewReader(body))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	path, query, _ := strings.Cut(r.RequestURI, "?")
-	req.URL.Opaque, req.URL.RawQuery = path, query
-	req.Header, req.Host = hdr, r.Host
-	resp, err := p.client.Do(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	for name, vals := range resp.Header {
-		w.Header()[name] = vals
-	}
-	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
 }
 
 // startEnvoy serves envoyProxy for the recipe's gRPC or HTTP listener in

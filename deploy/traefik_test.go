@@ -248,30 +248,7 @@ func (f *traefikForward) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	f.forward(w, r, out)
-}
-
-func (f *traefikForward) forward(w http.ResponseWriter, r *http.Request, h http.Header) {
-	body, _ := io.ReadAll(r.Body)
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+f.appAddr+"/", bytes.NewReader(body))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	path, query, _ := strings.Cut(r.URL.RequestURI(), "?")
-	req.URL.Opaque, req.URL.RawQuery = path, query
-	req.Header, req.Host = h, r.Host
-	resp, err := f.client.Do(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	for name, vals := range resp.Header {
-		w.Header()[name] = vals
-	}
-	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
+	forwardToApp(w, r, f.client, f.appAddr, r.URL.RequestURI(), out)
 }
 
 // TestTraefikRecipe sends the recipes' request table through the

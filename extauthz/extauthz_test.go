@@ -2,6 +2,7 @@ package extauthz_test
 
 import (
 	"context"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -216,7 +217,7 @@ func TestCheckOverGRPC(t *testing.T) {
 				}
 				return
 			}
-			if !mapsEqual(a.set, c.set) {
+			if !maps.Equal(a.set, c.set) {
 				t.Errorf("headers set %v, want %v", a.set, c.set)
 			}
 			// Every configured name is either set or removed, never both;
@@ -232,18 +233,6 @@ func TestCheckOverGRPC(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestEnvoyAppliesTheAnswer applies the answer to the request as Envoy's
@@ -269,7 +258,7 @@ func TestEnvoyAppliesTheAnswer(t *testing.T) {
 		if path == "/orders/7" {
 			want["x-auth-subject"], want["x-auth-key-id"] = "alice", frontendtest.KID
 		}
-		if !mapsEqual(upstream, want) {
+		if !maps.Equal(upstream, want) {
 			t.Errorf("%s: the upstream gets %v, want %v", path, upstream, want)
 		}
 	}

@@ -1,11 +1,10 @@
 package middleware_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -99,32 +98,12 @@ type response struct {
 	body   string
 }
 
-// send writes one request on a new connection exactly as given (method
-// and target are not cleaned by any client) and reads the answer.
+// send writes one request exactly as given (method and target are not
+// cleaned by any client) and reads the answer.
 func (f *fixture) send(t *testing.T, method, target string, headers [][2]string) response {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", f.addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n", method, target)
-	for _, h := range headers {
-		fmt.Fprintf(&b, "%s: %s\r\n", h[0], h[1])
-	}
-	b.WriteString("\r\n")
-	if _, err := io.WriteString(conn, b.String()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return response{resp.StatusCode, resp.Header, string(body)}
+	resp, body := frontendtest.RawHTTP(t, f.addr, method, target, headers)
+	return response{resp.StatusCode, resp.Header, body}
 }
 
 func authHeaders(h http.Header) map[string]string {
@@ -168,7 +147,7 @@ func TestAllowedRequestReachesTheApplication(t *testing.T) {
 		if target == "/public/page" {
 			want = map[string]string{} // a public route reads no token and sets nothing
 		}
-		if got := authHeaders(s.header); !mapsEqual(got, want) {
+		if got := authHeaders(s.header); !maps.Equal(got, want) {
 			t.Errorf("%s: the application saw %v, want %v", target, got, want)
 		}
 		if s.uri != target || s.header.Get("Authorization") != "Bearer "+tok {
@@ -184,18 +163,6 @@ func TestAllowedRequestReachesTheApplication(t *testing.T) {
 			t.Errorf("TokenFrom: %v %q %v %v", s.hasToken, s.subject, s.scopes, s.claims)
 		}
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestRefusedLikeVerify: a refused request never reaches the

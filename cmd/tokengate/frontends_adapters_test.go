@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -124,7 +121,7 @@ func (fe *frontEnds) run(t *testing.T, r diffRow) []namedOutcome {
 // nginx: /verify as the nginx recipe calls it.
 func (fe *frontEnds) nginx(t *testing.T, r diffRow) outcome {
 	h := [][2]string{{"X-Original-URI", r.target}, {"X-Original-Method", r.method}}
-	resp, body := rawHTTP(t, fe.verifyAddr, "GET", "/verify", credentials(h, r.auth, r.cookies))
+	resp, body := frontendtest.RawHTTP(t, fe.verifyAddr, "GET", "/verify", credentials(h, r.auth, r.cookies))
 	return fe.verifyOutcome(resp, body, "GET")
 }
 
@@ -139,7 +136,7 @@ func (fe *frontEnds) envoyHTTP(t *testing.T, r diffRow) outcome {
 	if len(r.cookies) > 0 {
 		h = append(h, [2]string{"cookie", strings.Join(r.cookies, ",")})
 	}
-	resp, body := rawHTTP(t, fe.verifyAddr, r.method, fe.prefix+r.target, h)
+	resp, body := frontendtest.RawHTTP(t, fe.verifyAddr, r.method, fe.prefix+r.target, h)
 	return fe.verifyOutcome(resp, body, r.method)
 }
 
@@ -154,7 +151,7 @@ func (fe *frontEnds) traefik(t *testing.T, r diffRow) outcome {
 		{"X-Forwarded-For", "127.0.0.1"}, {"X-Forwarded-Method", r.method}, {"X-Forwarded-Proto", "http"},
 		{"X-Forwarded-Port", "80"}, {"X-Forwarded-Host", "app.example"}, {"X-Forwarded-Uri", u.RequestURI()},
 	}
-	resp, body := rawHTTP(t, fe.verifyAddr, "GET", "/verify", credentials(h, r.auth, r.cookies))
+	resp, body := frontendtest.RawHTTP(t, fe.verifyAddr, "GET", "/verify", credentials(h, r.auth, r.cookies))
 	return fe.verifyOutcome(resp, body, "GET")
 }
 
@@ -203,7 +200,7 @@ func (fe *frontEnds) verifyOutcome(resp *http.Response, body, method string) out
 // middleware: the request itself, to a Go server wrapped by the
 // middleware.
 func (fe *frontEnds) middleware(t *testing.T, r diffRow) outcome {
-	resp, body := rawHTTP(t, fe.mwAddr, r.method, r.target, credentials(nil, r.auth, r.cookies))
+	resp, body := frontendtest.RawHTTP(t, fe.mwAddr, r.method, r.target, credentials(nil, r.auth, r.cookies))
 	o := outcome{status: resp.StatusCode}
 	if o.status != 200 {
 		o.reason, o.challenge = refusalReason(resp, body, r.method), resp.Header.Get("WWW-Authenticate")
@@ -273,32 +270,4 @@ func (fe *frontEnds) cli(t *testing.T, r diffRow) outcome {
 		}
 	}
 	return o
-}
-
-// rawHTTP writes one request on a new connection exactly as given (the
-// method and target are not cleaned by a client) and reads the answer.
-func rawHTTP(t *testing.T, addr, method, target string, headers [][2]string) (*http.Response, string) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n", method, target)
-	for _, h := range headers {
-		fmt.Fprintf(&b, "%s: %s\r\n", h[0], h[1])
-	}
-	b.WriteString("\r\n")
-	if _, err := io.WriteString(conn, b.String()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
-	if err != nil {
-		t.Fatalf("%s %s to %s: %v", method, target, addr, err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp, string(body)
 }

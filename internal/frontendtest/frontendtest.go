@@ -4,19 +4,26 @@
 // configuration names: an ES256 issuer key (es.jwks.json, kid "es"), an
 // X25519 decryption key (enc.key.pem, kid "enc-1", ECDH-ES+A256KW) and a
 // revocation file (revoked.json). It mints the tokens the tests send:
-// signed, encrypted, and forged (the issuer's kid, another key).
+// signed, encrypted, and forged (the issuer's kid, another key); RawHTTP
+// sends a request exactly as written.
 package frontendtest
 
 import (
+	"bufio"
 	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"io"
 	"log/slog"
 	"maps"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +160,31 @@ func check(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// RawHTTP writes one HTTP/1.1 request to addr on a new connection exactly
+// as given — the method and target are not cleaned or re-encoded by a
+// client, and each header is one line, in order — and reads the answer.
+// It adds Host and Connection: close.
+func RawHTTP(t testing.TB, addr, method, target string, headers [][2]string) (*http.Response, string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	check(t, err)
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n", method, target)
+	for _, h := range headers {
+		fmt.Fprintf(&b, "%s: %s\r\n", h[0], h[1])
+	}
+	b.WriteString("\r\n")
+	_, err = io.WriteString(conn, b.String())
+	check(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("%s %s to %s: %v", method, target, addr, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(body)
 }
