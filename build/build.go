@@ -146,7 +146,7 @@ func VerifierOptions(cfg *config.Config) verifier.Options {
 // SidecarConfig is the HTTP front end's listener configuration.
 func SidecarConfig(cfg *config.Config) sidecar.Config {
 	l := cfg.Limits
-	return sidecar.Config{Limits: sidecar.Limits{
+	return sidecar.Config{PathPrefix: cfg.Listen.VerifyPathPrefix, Limits: sidecar.Limits{
 		ReadTimeout:    l.ReadTimeout,
 		WriteTimeout:   l.WriteTimeout,
 		IdleTimeout:    l.IdleTimeout,

@@ -177,10 +177,19 @@ type RevocationRedis struct {
 	StartupWait    time.Duration `mapstructure:"startup_wait"`
 }
 
-// Listen holds the listen addresses (host:port).
+// Listen holds the listen addresses (host:port) and how the /verify
+// listener reads the request line.
 type Listen struct {
 	Verify string `mapstructure:"verify"`
 	Admin  string `mapstructure:"admin"`
+	// ExtAuthzGRPC is the address of the Envoy ext_authz gRPC service
+	// (envoy.service.auth.v3.Authorization); "" does not serve it.
+	ExtAuthzGRPC string `mapstructure:"ext_authz_grpc"`
+	// VerifyPathPrefix is stripped from /verify's own request target when
+	// the original path comes from the request line (Envoy's ext_authz
+	// HTTP service appends the original path to its path_prefix); a
+	// target outside it is refused. "" judges the request line as it is.
+	VerifyPathPrefix string `mapstructure:"verify_path_prefix"`
 }
 
 // Token says where /verify looks for the token.

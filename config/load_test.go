@@ -234,6 +234,8 @@ func TestEnvOverrideErrorsNameTheField(t *testing.T) {
 func TestEnvNames(t *testing.T) {
 	tests := []struct{ key, env string }{
 		{"listen.verify", "TOKENGATE_LISTEN_VERIFY"},
+		{"listen.ext_authz_grpc", "TOKENGATE_LISTEN_EXT_AUTHZ_GRPC"},
+		{"listen.verify_path_prefix", "TOKENGATE_LISTEN_VERIFY_PATH_PREFIX"},
 		{"policy.leeway", "TOKENGATE_POLICY_LEEWAY"},
 		{"limits.max_token_size", "TOKENGATE_LIMITS_MAX_TOKEN_SIZE"},
 		{"log.level", "TOKENGATE_LOG_LEVEL"},

@@ -57,6 +57,15 @@ func (c *Config) validateListen(v *validator) {
 	if c.Listen.Admin != "" && c.Listen.Admin == c.Listen.Verify && !strings.HasSuffix(c.Listen.Admin, ":0") {
 		v.add("listen.admin", "same address as listen.verify")
 	}
+	if g := c.Listen.ExtAuthzGRPC; g != "" {
+		checkAddr(v, "listen.ext_authz_grpc", g)
+		if (g == c.Listen.Verify || g == c.Listen.Admin) && !strings.HasSuffix(g, ":0") {
+			v.add("listen.ext_authz_grpc", "same address as listen.verify or listen.admin")
+		}
+	}
+	if p := c.Listen.VerifyPathPrefix; p != "" && !isPathPrefix(p) {
+		v.add("listen.verify_path_prefix", "%q must be a path of one or more segments of letters, digits and -._~ (like /verify), without a trailing /", p)
+	}
 	// The realm is sent as a quoted-string (RFC 6750 §3, RFC 9110 §5.6.4);
 	// refusing '"' and '\' keeps it free of escapes.
 	if c.Realm == "" {
@@ -64,6 +73,27 @@ func (c *Config) validateListen(v *validator) {
 	} else if i := strings.IndexFunc(c.Realm, func(r rune) bool { return r < 0x20 || r > 0x7e || r == '"' || r == '\\' }); i >= 0 {
 		v.add("realm", "invalid character %q (printable ASCII without \" and \\)", c.Realm[i:i+1])
 	}
+}
+
+// isPathPrefix accepts "/a/b": segments of unreserved characters (RFC
+// 3986 §2.3), none of them "." or "..". Such a prefix reads the same
+// before and after any normalisation, so stripping it cannot change how
+// the rest of the path is read.
+func isPathPrefix(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		for i := 0; i < len(seg); i++ {
+			if c := seg[i]; !isAlnum(c) && !strings.ContainsRune("-._~", rune(c)) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // checkAddr requires host:port with a numeric port. The host may be empty

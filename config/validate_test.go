@@ -44,6 +44,15 @@ func TestValidateRules(t *testing.T) {
 		{"admin named port", func(c *config.Config) { c.Listen.Admin = "127.0.0.1:http" }, "listen.admin", "port must be a number"},
 		{"admin bad host", func(c *config.Config) { c.Listen.Admin = "bad host:8182" }, "listen.admin", "invalid host"},
 		{"admin same as verify", func(c *config.Config) { c.Listen.Admin = c.Listen.Verify }, "listen.admin", "same address"},
+		{"ext_authz_grpc not host:port", func(c *config.Config) { c.Listen.ExtAuthzGRPC = "9191" }, "listen.ext_authz_grpc", "not host:port"},
+		{"ext_authz_grpc same as verify", func(c *config.Config) { c.Listen.ExtAuthzGRPC = c.Listen.Verify }, "listen.ext_authz_grpc", "same address"},
+		{"ext_authz_grpc same as admin", func(c *config.Config) { c.Listen.ExtAuthzGRPC = c.Listen.Admin }, "listen.ext_authz_grpc", "same address"},
+		{"path prefix relative", func(c *config.Config) { c.Listen.VerifyPathPrefix = "verify" }, "listen.verify_path_prefix", "must be a path"},
+		{"path prefix root", func(c *config.Config) { c.Listen.VerifyPathPrefix = "/" }, "listen.verify_path_prefix", "must be a path"},
+		{"path prefix trailing slash", func(c *config.Config) { c.Listen.VerifyPathPrefix = "/verify/" }, "listen.verify_path_prefix", "must be a path"},
+		{"path prefix dot segment", func(c *config.Config) { c.Listen.VerifyPathPrefix = "/a/../verify" }, "listen.verify_path_prefix", "must be a path"},
+		{"path prefix encoded", func(c *config.Config) { c.Listen.VerifyPathPrefix = "/ver%69fy" }, "listen.verify_path_prefix", "must be a path"},
+		{"path prefix query", func(c *config.Config) { c.Listen.VerifyPathPrefix = "/verify?x" }, "listen.verify_path_prefix", "must be a path"},
 		{"realm empty", func(c *config.Config) { c.Realm = "" }, "realm", "must not be empty"},
 		{"realm with quote", func(c *config.Config) { c.Realm = `a"b` }, "realm", "invalid character"},
 
@@ -163,6 +172,12 @@ func TestValidateAccepts(t *testing.T) {
 		{"all interfaces", func(c *config.Config) { c.Listen.Verify = ":8181"; c.Listen.Admin = "[::1]:8182" }},
 		{"host names", func(c *config.Config) { c.Listen.Verify = "localhost:8181"; c.Listen.Admin = "admin.internal:8182" }},
 		{"random ports", func(c *config.Config) { c.Listen.Verify = "127.0.0.1:0"; c.Listen.Admin = "127.0.0.1:0" }},
+		{"ext_authz gRPC and a path prefix", func(c *config.Config) {
+			c.Listen.ExtAuthzGRPC, c.Listen.VerifyPathPrefix = "127.0.0.1:9191", "/ext-authz/verify"
+		}},
+		{"all listeners on random ports", func(c *config.Config) {
+			c.Listen.Verify, c.Listen.Admin, c.Listen.ExtAuthzGRPC = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+		}},
 		{"cookie and query only", func(c *config.Config) { c.Token = config.Token{Cookie: "__Host-token", Query: "access_token"} }},
 		{"headers disabled", func(c *config.Config) { c.Headers.Client, c.Headers.KeyID, c.Headers.Claims = "", "", nil }},
 		{"cache off", func(c *config.Config) { c.Cache = config.Cache{} }},

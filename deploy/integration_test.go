@@ -82,7 +82,8 @@ func (b *syncBuffer) String() string {
 // keys, the tokens to send, and the upstream application.
 type gate struct {
 	verifyAddr string
-	stop       func() // stops the sidecar (idempotent)
+	parts      *build.Parts // for front ends other than /verify (the Envoy gRPC service)
+	stop       func()       // stops the sidecar (idempotent)
 	app        *upstream
 	sidecarLog *syncBuffer
 
@@ -94,6 +95,13 @@ type gate struct {
 // newGate writes keys and a configuration into a temp dir, loads it the
 // way `tokengate serve` does (config.Load, Validate, build.New) and serves it on loopback listeners with free ports.
 func newGate(t *testing.T) *gate {
+	t.Helper()
+	return newGateListen(t, "")
+}
+
+// newGateListen is newGate with more keys in the listen section (YAML
+// lines indented by two spaces, e.g. "  verify_path_prefix: /verify\n").
+func newGateListen(t *testing.T, listenExtra string) *gate {
 	t.Helper()
 	dir := t.TempDir()
 	g := &gate{kid: "it-es256", sidecarLog: &syncBuffer{}}
@@ -121,7 +129,7 @@ func newGate(t *testing.T) *gate {
 listen:
   verify: 127.0.0.1:0
   admin: 127.0.0.1:0
-keys:
+`+listenExtra+`keys:
   - file: idp.jwks.json
     issuer: `+testIssuer+`
   - secret_file: billing.key
@@ -156,6 +164,7 @@ log:
 		t.Fatal(err)
 	}
 	t.Cleanup(parts.Close)
+	g.parts = parts
 	srv, err := parts.Sidecar()
 	if err != nil {
 		t.Fatal(err)

@@ -45,11 +45,41 @@ func (r *Request) Reset() {
 // per header line: a request with two Authorization headers is refused,
 // since the proxy, tokengate and the application may each read a
 // different one.
+//
+// A value may also hold several credentials: RFC 9110 §5.3 lets an
+// intermediary combine field lines into one, separated by commas, and
+// Envoy's ext_authz does so with duplicate headers (the gRPC headers map,
+// and the HTTP authorization request built from it). Each comma followed
+// by another credential's scheme ("…,Bearer x", "…, Basic y") counts as
+// one more credential. A comma inside a token is not a separator: the
+// token is then malformed (a Bearer token never holds one, RFC 6750
+// §2.1) and fails verification.
 func (r *Request) AddAuthorization(v []byte) {
 	if r.nAuth == 0 {
 		r.auth = v
 	}
-	r.nAuth++
+	r.nAuth += 1 + combinedCredentials(v)
+}
+
+// combinedCredentials counts the commas in v followed by optional white
+// space, an auth-scheme (RFC 9110 §11.1: a token) and a space: the
+// credentials a combined field line holds after its first.
+func combinedCredentials(v []byte) int {
+	n := 0
+	for {
+		i := bytes.IndexByte(v, ',')
+		if i < 0 {
+			return n
+		}
+		v = bytes.TrimLeft(v[i+1:], " \t")
+		j := 0
+		for j < len(v) && isTchar(v[j]) {
+			j++
+		}
+		if j > 0 && j < len(v) && v[j] == ' ' {
+			n++
+		}
+	}
 }
 
 // AddCookieHeader records one Cookie header value ("a=1; b=2").
@@ -140,10 +170,16 @@ func bearerToken(auth []byte) ([]byte, bool) {
 // one Cookie header value (RFC 6265 §5.4: "name=value" pairs separated by
 // ";") and returns the last. Names compare exactly; spaces around pairs
 // are skipped, and a value in double quotes (§4.1.1) loses them.
+//
+// A comma separates pairs too: a cookie value never holds one (§4.1.1,
+// cookie-octet), so a comma means two Cookie lines combined into one (RFC
+// 9110 §5.3), as Envoy's ext_authz does with duplicate headers before it
+// asks; read as two lines, the same request gets the same decision
+// through every front end.
 func cookieValue(h []byte, name string) (n int, value []byte) {
 	for len(h) > 0 {
 		pair := h
-		if i := bytes.IndexByte(h, ';'); i >= 0 {
+		if i := bytes.IndexAny(h, ";,"); i >= 0 {
 			pair, h = h[:i], h[i+1:]
 		} else {
 			h = nil

@@ -11,6 +11,14 @@ import (
 type Config struct {
 	// Limits of the HTTP servers.
 	Limits Limits
+	// PathPrefix is stripped from /verify's own request target when no
+	// X-Original-URI or X-Forwarded-Uri names the original one: Envoy's
+	// ext_authz HTTP service sends the original path appended to its
+	// path_prefix. A target outside the prefix is judged as an unreadable
+	// path (refused). "" judges the request target as it is. It is "/"
+	// followed by segments of unreserved characters, without a trailing
+	// "/" (config validates it).
+	PathPrefix string
 }
 
 // Limits are the fasthttp server limits and the /verify in-flight limit.
@@ -51,6 +59,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Limits.MaxInFlight < 0 {
 		errs = append(errs, errors.New("sidecar: limits.max_in_flight: must not be negative"))
+	}
+	if p := c.PathPrefix; p != "" && (p[0] != '/' || p[len(p)-1] == '/') {
+		errs = append(errs, errors.New("sidecar: path prefix: must start with / and not end with it"))
 	}
 	if c.Limits.ReadTimeout < 0 || c.Limits.WriteTimeout < 0 || c.Limits.IdleTimeout < 0 || c.Limits.MaxHeaderBytes < 0 || c.Limits.MaxConnsPerIP < 0 || c.Limits.Concurrency < 0 {
 		errs = append(errs, errors.New("sidecar: limits: durations and sizes must not be negative"))

@@ -27,6 +27,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/tokengate/tokengate/gate"
+	"github.com/tokengate/tokengate/internal/gatereq"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/metrics"
 	"github.com/tokengate/tokengate/revocation"
@@ -45,6 +46,7 @@ type Server struct {
 	log     *slog.Logger
 	clock   func() time.Time // Options.Now when injected, else nil
 	limits  Limits
+	prefix  []byte // Config.PathPrefix
 	metrics *metrics.Registry
 	// inFlight counts the listener's /verify requests against
 	// Limits.MaxInFlight (set by Serve).
@@ -113,7 +115,7 @@ func New(cfg Config, o Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{gate: o.Gate, keys: o.Keys, log: o.Logger, clock: o.Now, limits: cfg.Limits,
+	s := &Server{gate: o.Gate, keys: o.Keys, log: o.Logger, clock: o.Now, limits: cfg.Limits, prefix: []byte(cfg.PathPrefix),
 		metrics: o.Metrics, revs: o.Revocations, revSync: o.RevocationSync, adminToken: bytes.Clone(o.AdminToken)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -254,6 +256,10 @@ var (
 	hdrOriginalMethod  = []byte("X-Original-Method")
 	hdrForwardedURI    = []byte("X-Forwarded-Uri")
 	hdrForwardedMethod = []byte("X-Forwarded-Method")
+	// hdrEnvoyRemove is how an HTTP authorization service tells Envoy's
+	// ext_authz which request headers to remove before the request goes
+	// upstream (a comma-separated list).
+	hdrEnvoyRemove = []byte("X-Envoy-Auth-Headers-To-Remove")
 )
 
 // HandleVerify is the /verify handler (any method, any path).
@@ -264,7 +270,7 @@ func (s *Server) HandleVerify(ctx *fasthttp.RequestCtx) {
 		now = s.clock()
 	}
 	req, d := gate.AcquireRequest(), gate.AcquireDecision()
-	readRequest(ctx, req)
+	readRequest(ctx, req, s.prefix)
 	s.gate.Check(req, now, d)
 	writeDecision(ctx, d)
 	gate.ReleaseRequest(req)
@@ -274,16 +280,17 @@ func (s *Server) HandleVerify(ctx *fasthttp.RequestCtx) {
 
 // readRequest fills req from what the proxy forwarded: the original method
 // and URI from X-Original-Method/X-Original-URI (nginx recipes) or
-// X-Forwarded-Method/X-Forwarded-Uri (Caddy, Traefik), else the request's
-// own line (Envoy's HTTP ext_authz sends the original method and path as
-// its own; a pod neighbour may too), and every Authorization and Cookie
-// header. The forwarded headers are trusted because only the proxy reaches
+// X-Forwarded-Method/X-Forwarded-Uri (Caddy, Traefik ForwardAuth), else
+// the request's own line (Envoy's HTTP ext_authz sends the original method,
+// and the original path after its path_prefix, which prefix strips; a pod
+// neighbour may send its own), and every Authorization and Cookie header.
+// The forwarded headers are trusted because only the proxy reaches
 // /verify and the recipes set them from the real request.
-func readRequest(ctx *fasthttp.RequestCtx, req *gate.Request) {
+func readRequest(ctx *fasthttp.RequestCtx, req *gate.Request, prefix []byte) {
 	h := &ctx.Request.Header
 	if req.Target = h.PeekBytes(hdrOriginalURI); len(req.Target) == 0 {
 		if req.Target = h.PeekBytes(hdrForwardedURI); len(req.Target) == 0 {
-			req.Target = h.RequestURI()
+			req.Target = stripPrefix(h.RequestURI(), prefix)
 		}
 	}
 	if req.Method = h.PeekBytes(hdrOriginalMethod); len(req.Method) == 0 {
@@ -301,9 +308,40 @@ func readRequest(ctx *fasthttp.RequestCtx, req *gate.Request) {
 	}
 }
 
+var rootPath = []byte("/")
+
+// stripPrefix returns the original request target inside target: what
+// follows prefix ("/verify/orders/7?x=1" → "/orders/7?x=1"; the prefix
+// alone is "/"). A target outside the prefix ("/other", "/verifyx",
+// "/verify?x") was not sent by the proxy the prefix is configured for; it
+// comes back nil, which the gate refuses as a path it cannot read.
+func stripPrefix(target, prefix []byte) []byte {
+	if len(prefix) == 0 {
+		return target
+	}
+	if !bytes.HasPrefix(target, prefix) {
+		return nil
+	}
+	switch rest := target[len(prefix):]; {
+	case len(rest) == 0:
+		return rootPath
+	case rest[0] == '/':
+		return rest
+	}
+	return nil
+}
+
 // writeDecision writes d as /verify's response: 200 with the headers to
 // set, or the status with the WWW-Authenticate challenge and the reason
 // as the body.
+//
+// A 200 also lists, in X-Envoy-Auth-Headers-To-Remove, every header name
+// tokengate may set but did not set for this request, and the "_"
+// spelling of each (gatereq.AppendRemovals): Envoy's ext_authz HTTP mode
+// copies the headers it is allowed to (allowed_upstream_headers) but
+// leaves a client's copy of any other in place, and removes the names
+// listed here (after it sets, so a name tokengate set is never listed).
+// Other proxies ignore the header.
 func writeDecision(ctx *fasthttp.RequestCtx, d *gate.Decision) {
 	ctx.SetStatusCode(d.Status)
 	if d.Allow {
@@ -311,6 +349,10 @@ func writeDecision(ctx *fasthttp.RequestCtx, d *gate.Decision) {
 			// Names are canonical and values checked when the token was
 			// rendered: skip fasthttp's per-call normalisation.
 			ctx.Response.Header.SetCanonical(h.Name, h.Value)
+		}
+		var buf [512]byte
+		if names := gatereq.AppendRemovals(buf[:0], d); len(names) > 0 {
+			ctx.Response.Header.SetCanonical(hdrEnvoyRemove, names)
 		}
 		return
 	}

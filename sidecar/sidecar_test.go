@@ -46,11 +46,12 @@ var (
 // configuration and the listener limits.
 type serverConfig struct {
 	gate.Config
-	Limits sidecar.Limits
+	Limits     sidecar.Limits
+	PathPrefix string
 }
 
 func defaultServerConfig() serverConfig {
-	return serverConfig{gate.DefaultConfig(), sidecar.DefaultConfig().Limits}
+	return serverConfig{Config: gate.DefaultConfig(), Limits: sidecar.DefaultConfig().Limits}
 }
 
 // serverOptions are the collaborators of a test server (the gate's and
@@ -71,7 +72,7 @@ func (o serverOptions) build(t testing.TB, cfg serverConfig, vo verifier.Options
 	if o.Decrypter != nil {
 		gopts.Decrypter = o.Decrypter
 	}
-	return sidecartest.New(t, cfg.Config, sidecar.Config{Limits: cfg.Limits}, vo, gopts, sidecar.Options{
+	return sidecartest.New(t, cfg.Config, sidecar.Config{Limits: cfg.Limits, PathPrefix: cfg.PathPrefix}, vo, gopts, sidecar.Options{
 		Keys: ring, Now: o.Now, Logger: o.Logger, Revocations: o.Revocations, RevocationSync: o.RevocationSync, AdminToken: o.AdminToken,
 	})
 }

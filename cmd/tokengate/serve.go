@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tokengate/tokengate/build"
 	"github.com/tokengate/tokengate/config"
+	"github.com/tokengate/tokengate/extauthz"
 	"github.com/tokengate/tokengate/keyring"
 )
 
@@ -70,6 +72,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ext, err := newExtAuthz(parts)
+	if err != nil {
+		return err
+	}
 	parts.Start(context.Background())
 	vln, err := listen(cfg.Listen.Verify, "listen.verify")
 	if err != nil {
@@ -80,10 +86,22 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		vln.Close()
 		return err
 	}
-	served := make(chan error, 1)
+	var eln net.Listener
+	if ext != nil {
+		if eln, err = listen(cfg.Listen.ExtAuthzGRPC, "listen.ext_authz_grpc"); err != nil {
+			vln.Close()
+			aln.Close()
+			return err
+		}
+	}
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(vln, aln) }()
-	log.Info("tokengate ready", "verify", vln.Addr().String(), "admin", aln.Addr().String(),
-		"keys", parts.Keys.Snapshot().Len(), "generation", parts.Keys.Snapshot().Generation())
+	ready := []any{"verify", vln.Addr().String(), "admin", aln.Addr().String()}
+	if ext != nil {
+		go func() { served <- ext.Serve(eln) }()
+		ready = append(ready, "ext_authz_grpc", eln.Addr().String())
+	}
+	log.Info("tokengate ready", append(ready, "keys", parts.Keys.Snapshot().Len(), "generation", parts.Keys.Snapshot().Generation())...)
 	if cfg.DevKeysDir() != "" {
 		printDevHint(stdout, cfg, vln.Addr().String())
 	}
@@ -103,6 +121,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			log.Info("shutting down", "signal", sig.String())
 			ctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 			err := srv.Shutdown(ctx)
+			if ext != nil {
+				err = errors.Join(err, ext.Shutdown(ctx))
+			}
 			cancel()
 			if err != nil {
 				return err
@@ -111,6 +132,22 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 	}
+}
+
+// newExtAuthz builds the Envoy ext_authz gRPC service over the parts'
+// gate and metrics registry (the ones /verify uses), or nil when
+// listen.ext_authz_grpc is not set. A CheckRequest may carry what /verify
+// accepts as headers, plus Envoy's attributes around them.
+func newExtAuthz(parts *build.Parts) (*extauthz.Server, error) {
+	cfg := parts.Config
+	if cfg.Listen.ExtAuthzGRPC == "" {
+		return nil, nil
+	}
+	return extauthz.New(parts.Gate, extauthz.Options{
+		Latency:              parts.Metrics,
+		MaxRequestBytes:      int(cfg.Limits.MaxHeaderSize) + 64<<10,
+		MaxConcurrentStreams: uint32(cfg.Limits.MaxInFlight),
+	})
 }
 
 // reload is SIGHUP: load and validate the configuration again, then switch
