@@ -109,7 +109,13 @@ func diffRows(t *testing.T, env *frontendtest.Env) []diffRow {
 	other := tok(map[string]any{"sub": "other"})
 	enc := env.Encrypted(t, map[string]any{"aud": "api", "scope": "read", "roles": []string{"user"}})
 	encParts := strings.Split(enc, ".")
-	encParts[3] = "A" + encParts[3][1:] // one character of the ciphertext
+	// One character of the ciphertext, changed (never to itself: a
+	// ciphertext that starts with "A" would stay untouched).
+	swap := "A"
+	if encParts[3][0] == 'A' {
+		swap = "B"
+	}
+	encParts[3] = swap + encParts[3][1:]
 	tampered := strings.Join(encParts, ".")
 	past := time.Now().Add(-time.Hour).Unix()
 	future := time.Now().Add(time.Hour).Unix()
