@@ -142,7 +142,7 @@ func run(b *testing.B, inFlight int, m measurement, newOp func(g int) func(k int
 	n := float64(b.N)
 	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/op")
 	if m.store != nil {
-		b.ReportMetric(float64((total(b, m.store) - storeStart).Nanoseconds())/n, "store-cpu-ns/op")
+		b.ReportMetric(float64((total(b, m.store)-storeStart).Nanoseconds())/n, "store-cpu-ns/op")
 	}
 	b.ReportMetric(float64(m.reqBytes), "req-bytes")
 	if m.pool > 0 {

@@ -174,4 +174,3 @@ func BenchmarkGrowthKeys(b *testing.B) {
 		})
 	}
 }
-
