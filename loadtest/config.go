@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokengate/tokengate/bench/sessions"
 	"github.com/tokengate/tokengate/keyring"
 )
 
@@ -69,20 +70,22 @@ const (
 	DefaultDuration    = 10 * time.Second
 	DefaultTokens      = 1000
 	DefaultTimeout     = 5 * time.Second
-	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
-	DefaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test"
+	DefaultRedisURL    = sessions.DefaultRedisURL
+	DefaultPostgresDSN = sessions.DefaultPGDSN
 )
 
 // Config describes one run. The zero value of a field takes its default
 // where one is documented.
 type Config struct {
-	// Target is the target to start (default tokengate); ignored when URL
-	// is set.
+	// Target is the target to start (default tokengate). With URL set
+	// nothing is started, and a session target only says that the
+	// endpoint takes session cookies.
 	Target TargetKind
 	// URL is an already-running endpoint to load instead of starting a
 	// target. Its host must be loopback (see CheckLoopbackURL). Requests
-	// carry "Authorization: Bearer <token>"; the expected statuses assume
-	// the endpoint trusts the generated keys (see KeyDir).
+	// carry "Authorization: Bearer <token>" (or, with a session Target,
+	// "Cookie: session=<id>"); the expected statuses assume the endpoint
+	// trusts the generated keys (see KeyDir) or serves the session data set.
 	URL string
 	// Mode is Closed (default) or Open.
 	Mode Mode
@@ -100,7 +103,17 @@ type Config struct {
 	Timeout time.Duration
 	// Tokens is the number of distinct tokens or sessions (default 1000);
 	// requests use them round robin, so it sets the cache hit ratio.
+	// Session ids are drawn uniformly from the session data set.
 	Tokens int
+	// TokenFile, when set, replaces the generated credentials: one token
+	// (or, for session targets, session id) per line, each expected to be
+	// accepted, sent in order and cycled. Minting many tokens (slow for
+	// RSA) then happens once, not in every run (see Workload.WriteFile).
+	TokenFile string
+	// Rows is the size of the session data set (default
+	// sessions.DefaultRows): the session targets serve it and session ids
+	// are drawn from it.
+	Rows int
 	// Algs is the algorithm mix of the tokens (default ES256 only).
 	Algs []AlgWeight
 	// Invalid and Expired are the fractions of tokens with a bad signature
@@ -126,10 +139,15 @@ func (c Config) withDefaults() (Config, error) {
 		c.Target = TargetTokengate
 	}
 	if c.URL != "" {
-		c.Target = ""
+		if !c.sessions() {
+			c.Target = ""
+		}
 		if _, err := CheckLoopbackURL(c.URL); err != nil {
 			return c, err
 		}
+	}
+	if c.Rows <= 0 {
+		c.Rows = sessions.DefaultRows
 	}
 	if c.Mode == "" {
 		c.Mode = Closed
@@ -183,6 +201,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Invalid < 0 || c.Expired < 0 || c.Invalid+c.Expired > 1 || math.IsNaN(c.Invalid+c.Expired) {
 		errs = append(errs, errors.New("loadtest: invalid and expired fractions must be >= 0 and sum to <= 1"))
 	}
+	if c.TokenFile != "" && c.Invalid+c.Expired > 0 {
+		errs = append(errs, errors.New("loadtest: a token file holds accepted credentials only: no invalid or expired fraction with it"))
+	}
+	if c.URL != "" && c.sessions() && c.Expired > 0 {
+		errs = append(errs, errors.New("loadtest: expired sessions exist only in a session target this tool starts: no expired fraction with a URL"))
+	}
 	for _, a := range c.Algs {
 		if _, err := keyring.ParseAlgorithm(string(a.Alg)); err != nil {
 			errs = append(errs, err)
@@ -192,6 +216,11 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// sessions reports whether credentials are session cookies.
+func (c Config) sessions() bool {
+	return c.Target == TargetSessionRedis || c.Target == TargetSessionPostgres
 }
 
 func knownTarget(k TargetKind) bool {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
+
+	"github.com/tokengate/tokengate/internal/proccpu"
 )
 
 // Histogram range: 1 ns to 60 s at 3 significant digits; longer values are
@@ -108,7 +110,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	defer w.Close()
 	url := c.URL
 	if url == "" {
-		t, err := StartTarget(ctx, c.Target, w, TargetOptions{RedisURL: c.RedisURL, PostgresDSN: c.PostgresDSN, PoolSize: c.Connections})
+		t, err := StartTarget(ctx, c.Target, w, TargetOptions{RedisURL: c.RedisURL, PostgresDSN: c.PostgresDSN, PoolSize: c.Connections, Rows: c.Rows})
 		if err != nil {
 			return nil, err
 		}
@@ -165,6 +167,7 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 		}
 	}
 	loadAvg := readLoadAvg()
+	cpu0, cpuErr := proccpu.Self()
 	start := time.Now()
 	end := start.Add(c.Duration)
 	hardStop := end.Add(c.Timeout) // open loop: no new sends after this
@@ -236,6 +239,9 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 	progressDone.Wait()
 
 	r := buildReport(c, w, url, start, elapsed, recs)
+	if cpu1, err := proccpu.Self(); err == nil && cpuErr == nil {
+		r.GeneratorCPU = (cpu1 - cpu0).Seconds()
+	}
 	r.Environment.LoadAvg = loadAvg
 	r.Sent = sent.Load()
 	if open {

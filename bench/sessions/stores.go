@@ -267,3 +267,42 @@ func NewPostgreSQL(pool *pgxpool.Pool) PostgreSQL { return PostgreSQL{Pool: pool
 func (s PostgreSQL) Lookup(ctx context.Context, id string, r *Record) error {
 	return scanPG(s.Pool.QueryRow(ctx, s.stmt, id), r)
 }
+
+// PutRedis stores one more session (a load test's expired sessions) under
+// id, for ttl.
+func PutRedis(ctx context.Context, rdb *redis.Client, id string, r *Record, ttl time.Duration) error {
+	return rdb.Set(ctx, redisKey+id, r.JSON(), ttl).Err()
+}
+
+// DeleteRedis removes sessions stored with PutRedis.
+func DeleteRedis(ctx context.Context, rdb *redis.Client, ids ...string) error {
+	for len(ids) > 0 {
+		k := min(len(ids), 1000)
+		keys := make([]string, k)
+		for i, id := range ids[:k] {
+			keys[i] = redisKey + id
+		}
+		if err := rdb.Del(ctx, keys...).Err(); err != nil {
+			return err
+		}
+		ids = ids[k:]
+	}
+	return nil
+}
+
+// PutPG stores one more session in PGTable(rows) (a load test's expired
+// sessions); remove it with DeletePG. The table's completeness check
+// looks at sample rows of the data set only, so extra rows do not make it
+// rebuild.
+func PutPG(ctx context.Context, pool *pgxpool.Pool, rows int, id string, r *Record) error {
+	_, err := pool.Exec(ctx, "INSERT INTO "+PGTable(rows)+
+		" (id, user_id, email, name, tenant, roles, scopes, client, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+		id, r.UserID, r.Email, r.Name, r.Tenant, r.Roles, r.Scopes, r.Client, r.CSRF, time.Unix(r.CreatedAt, 0), time.Unix(r.ExpiresAt, 0))
+	return err
+}
+
+// DeletePG removes sessions stored with PutPG.
+func DeletePG(ctx context.Context, pool *pgxpool.Pool, rows int, ids ...string) error {
+	_, err := pool.Exec(ctx, "DELETE FROM "+PGTable(rows)+" WHERE id = ANY($1)", ids)
+	return err
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +14,7 @@ import (
 )
 
 func runLoadtest(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("loadtest", "[--target KIND | --url URL] [--mode closed|open] [flags]", stderr)
+	fs := newFlags("loadtest", "[--target KIND | --url URL] [--mode closed|open] [flags]  |  --serve --target KIND [--listen ADDR]", stderr)
 	kinds := make([]string, len(loadtest.TargetKinds))
 	for i, k := range loadtest.TargetKinds {
 		kinds[i] = string(k)
@@ -36,12 +37,24 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	redisURL := fs.String("redis-url", "", "Redis for --target session-redis (default: $TOKENGATE_REDIS_URL, else "+loadtest.DefaultRedisURL+")")
 	pgDSN := fs.String("pg-dsn", "", "PostgreSQL for --target session-postgres (default: $TOKENGATE_PG_DSN, else "+loadtest.DefaultPostgresDSN+")")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
+	tokenFile := fs.String("token-file", "", "send these credentials instead of generated ones: one token (session id for session targets) per line, each expected to be accepted, cycled in order; with --key-dir the tokengate target trusts that directory's keys")
+	rows := fs.Int("rows", 0, "size of the session data set the session targets serve and session ids are drawn from (default 1000000)")
+	serve := fs.Bool("serve", false, "only run the --target (noop, session-redis, session-postgres) on --listen until SIGINT/SIGTERM, for a generator in another process (--url); prints its URL")
+	listen := fs.String("listen", "127.0.0.1:0", "with --serve: loopback address to listen on")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return exitError{2}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *serve {
+		return serveTarget(ctx, loadtest.TargetKind(*target), loadtest.TargetOptions{
+			RedisURL: envOr(*redisURL, "TOKENGATE_REDIS_URL"), PostgresDSN: envOr(*pgDSN, "TOKENGATE_PG_DSN"),
+			PoolSize: *conns, Rows: *rows, Listen: *listen,
+		}, stdout)
 	}
 	mix, err := loadtest.ParseAlgMix(*algs)
 	if err != nil {
@@ -50,7 +63,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	cfg := loadtest.Config{
 		Target: loadtest.TargetKind(*target), URL: *url, Mode: loadtest.Mode(*mode),
 		Connections: *conns, Rate: *rate, Duration: *duration, Requests: *requests, Timeout: *timeout,
-		Tokens: *tokens, Algs: mix, Invalid: *invalid, Expired: *expired,
+		Tokens: *tokens, TokenFile: *tokenFile, Rows: *rows, Algs: mix, Invalid: *invalid, Expired: *expired,
 		RedisURL:    envOr(*redisURL, "TOKENGATE_REDIS_URL"),
 		PostgresDSN: envOr(*pgDSN, "TOKENGATE_PG_DSN"),
 		KeyDir:      *keyDir,
@@ -58,8 +71,6 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	if !*quiet {
 		cfg.Progress = stderr
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	rep, err := loadtest.Run(ctx, cfg)
 	if err != nil {
 		return err
@@ -73,6 +84,21 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 		return writeReport(*mdOut, rep.WriteMarkdown)
 	}
 	return rep.WriteMarkdown(stdout)
+}
+
+// serveTarget runs a target until ctx is done. The first line on stdout
+// is "serving KIND at URL", for the process that starts it.
+func serveTarget(ctx context.Context, kind loadtest.TargetKind, o loadtest.TargetOptions, stdout io.Writer) error {
+	if kind == loadtest.TargetTokengate {
+		return errors.New("--serve runs noop, session-redis or session-postgres; for the sidecar run 'tokengate serve'")
+	}
+	t, err := loadtest.StartTarget(ctx, kind, nil, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "serving %s at %s\n", kind, t.URL)
+	<-ctx.Done()
+	return t.Close()
 }
 
 // envOr returns flag, else the environment variable env (else "": the
