@@ -99,6 +99,10 @@ type Config struct {
 	Duration time.Duration
 	// Requests, when > 0, bounds the number of requests as well.
 	Requests int64
+	// Warmup, when > 0, first sends closed-loop requests from every
+	// connection for this long, not measured: connections are open and
+	// the target warm when the measurement starts.
+	Warmup time.Duration
 	// Timeout bounds each request (default 5s).
 	Timeout time.Duration
 	// Tokens is the number of distinct tokens or sessions (default 1000);
@@ -192,7 +196,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Connections < 0 || c.Connections > 100000 {
 		errs = append(errs, fmt.Errorf("loadtest: connections %d out of range 1..100000", c.Connections))
 	}
-	if c.Duration < 0 || c.Timeout < 0 || c.Requests < 0 {
+	if c.Duration < 0 || c.Timeout < 0 || c.Requests < 0 || c.Warmup < 0 {
 		errs = append(errs, errors.New("loadtest: duration, timeout and requests must not be negative"))
 	}
 	if c.Tokens < 0 || c.Tokens > 10_000_000 {

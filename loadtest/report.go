@@ -18,6 +18,9 @@ type Report struct {
 	Started     time.Time    `json:"started"`
 	// ElapsedSeconds runs from the first send to the last answer.
 	ElapsedSeconds float64 `json:"elapsed_s"`
+	// Warmup counts the requests of the warm-up (Config.Warmup), which are
+	// in no other figure.
+	Warmup int64 `json:"warmup_requests,omitempty"`
 	// Sent counts requests sent; Completed those answered with a status.
 	Sent      int64 `json:"sent"`
 	Completed int64 `json:"completed"`

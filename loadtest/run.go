@@ -166,6 +166,12 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 			total = min(total, c.Requests)
 		}
 	}
+	// The measurement goes on from the credential after the warm-up's
+	// last, so a run whose credentials must all be new stays new.
+	var base int64
+	if c.Warmup > 0 {
+		base = warmup(ctx, c, w, url, hc)
+	}
 	loadAvg := readLoadAvg()
 	cpu0, cpuErr := proccpu.Self()
 	start := time.Now()
@@ -207,7 +213,7 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 			} else if c.Requests > 0 && i >= c.Requests || !time.Now().Before(end) {
 				return
 			}
-			cr := &w.Creds[i%int64(len(w.Creds))]
+			cr := &w.Creds[(base+i)%int64(len(w.Creds))]
 			if w.Sessions {
 				req.Header.SetCookieBytesKV(cookieSession, cr.hdrValue)
 			} else {
@@ -244,6 +250,7 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 	}
 	r.Environment.LoadAvg = loadAvg
 	r.Sent = sent.Load()
+	r.Warmup = base
 	if open {
 		r.Scheduled = total
 		r.Unsent = total - r.Sent
@@ -255,6 +262,33 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 }
 
 var hdrAuthorization = []byte("Authorization")
+
+// warmup sends closed-loop requests from c.Connections workers for
+// c.Warmup, forgets their results and returns how many it sent.
+func warmup(ctx context.Context, c Config, w *Workload, url string, hc *fasthttp.HostClient) int64 {
+	end := time.Now().Add(c.Warmup)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range c.Connections {
+		wg.Go(func() {
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI(url)
+			for ctx.Err() == nil && time.Now().Before(end) {
+				cr := &w.Creds[(next.Add(1)-1)%int64(len(w.Creds))]
+				if w.Sessions {
+					req.Header.SetCookieBytesKV(cookieSession, cr.hdrValue)
+				} else {
+					req.Header.SetBytesKV(hdrAuthorization, cr.hdrValue)
+				}
+				_ = hc.DoTimeout(req, resp, c.Timeout)
+			}
+		})
+	}
+	wg.Wait()
+	return next.Load()
+}
 
 // merged returns the union of the workers' latency histograms and their
 // error count.

@@ -26,6 +26,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	rate := fs.Float64("rate", 0, "open loop: requests per second (required with --mode open)")
 	duration := fs.Duration("duration", loadtest.DefaultDuration, "how long to send requests")
 	requests := fs.Int64("requests", 0, "stop after this many requests as well (0: only --duration)")
+	warm := fs.Duration("warmup", 0, "first send closed-loop requests from every connection for this long, not measured (opens the connections, warms the target)")
 	timeout := fs.Duration("timeout", loadtest.DefaultTimeout, "per-request timeout; an open loop run also waits this long after --duration for late requests")
 	tokens := fs.Int("tokens", loadtest.DefaultTokens, "distinct tokens or sessions, used round robin (sets the cache hit ratio)")
 	algs := fs.String("algs", "ES256:1", "algorithm mix of the tokens, ALG:WEIGHT[,ALG:WEIGHT...], e.g. ES256:0.7,HS256:0.3")
@@ -62,7 +63,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := loadtest.Config{
 		Target: loadtest.TargetKind(*target), URL: *url, Mode: loadtest.Mode(*mode),
-		Connections: *conns, Rate: *rate, Duration: *duration, Requests: *requests, Timeout: *timeout,
+		Connections: *conns, Rate: *rate, Duration: *duration, Requests: *requests, Timeout: *timeout, Warmup: *warm,
 		Tokens: *tokens, TokenFile: *tokenFile, Rows: *rows, Algs: mix, Invalid: *invalid, Expired: *expired,
 		RedisURL:    envOr(*redisURL, "TOKENGATE_REDIS_URL"),
 		PostgresDSN: envOr(*pgDSN, "TOKENGATE_PG_DSN"),
