@@ -123,7 +123,7 @@ func BenchmarkGrowthClaims(b *testing.B) {
 			continue
 		}
 		for _, size := range growthClaims {
-			auth := mintTokens(b, c.signer, 0, min(tokensPerAlg, 256), size)
+			auth := tokensFor(b, c.signer, min(tokensPerAlg, 256), size)
 			b.Run(fmt.Sprintf("alg=%s/claims=%d/token=new", c.alg, size), func(b *testing.B) {
 				runChecks(b, newGate(b, snap, benchPolicy(), missCache, maxToken), auth, 1)
 			})

@@ -206,6 +206,21 @@ func mintTokens(tb testing.TB, s *signer.Signer, first, n, claimSize int) [][]by
 	return auth
 }
 
+// tokenMemo keeps minted tokens for the process: -count 10 runs every
+// benchmark ten times, and signing a thousand RSA tokens takes seconds.
+var tokenMemo sync.Map // "alg/n/size" → [][]byte
+
+// tokensFor is mintTokens(s, 0, n, claimSize), minted once per process.
+func tokensFor(tb testing.TB, s *signer.Signer, n, claimSize int) [][]byte {
+	key := fmt.Sprintf("%s/%d/%d", s.Alg(), n, claimSize)
+	if v, ok := tokenMemo.Load(key); ok {
+		return v.([][]byte)
+	}
+	auth := mintTokens(tb, s, 0, n, claimSize)
+	tokenMemo.Store(key, auth)
+	return auth
+}
+
 // mint signs claims with s into an Authorization header value.
 func mint(tb testing.TB, s *signer.Signer, claims []byte) []byte {
 	t, err := s.Sign(claims)
@@ -301,7 +316,7 @@ func runChecks(b *testing.B, g *gate.Gate, auth [][]byte, inFlight int) {
 func BenchmarkJWT(b *testing.B) {
 	cases, snap := algCases(b)
 	for _, c := range cases {
-		auth := mintTokens(b, c.signer, 0, tokensPerAlg, 0)
+		auth := tokensFor(b, c.signer, tokensPerAlg, 0)
 		b.Run("alg="+string(c.alg), func(b *testing.B) {
 			hit := newGate(b, snap, benchPolicy(), gate.DefaultConfig().Cache.MaxBytes, 0)
 			warm(b, hit, auth)

@@ -32,6 +32,12 @@ func probes() []string {
 	return probeIDs
 }
 
+// maxPGPool caps the PostgreSQL pool: the server's default
+// max_connections is 100, shared with everything else on the host, so at
+// 128 requests in flight some wait for a connection, as they would in an
+// application whose pool is sized for its database.
+const maxPGPool = 64
+
 // sessionStore is one alternative to a token: how to open it for a number
 // of requests in flight (its pool size), and which processes do its work.
 type sessionStore struct {
@@ -57,9 +63,10 @@ var sessionStores = []sessionStore{
 	{"postgres", func(tb testing.TB, inFlight int) (sessions.Store, int, func()) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		pool, err := sessions.OpenPostgres(ctx, sessions.PGDSN(), rows, inFlight)
+		size := min(inFlight, maxPGPool)
+		pool, err := sessions.OpenPostgres(ctx, sessions.PGDSN(), rows, size)
 		storeError(tb, err)
-		return sessions.NewPostgreSQL(pool), inFlight, pool.Close
+		return sessions.NewPostgreSQL(pool), size, pool.Close
 	}, []string{"postgres"}},
 }
 
@@ -67,7 +74,7 @@ var sessionStores = []sessionStore{
 // request's session id up (drawn uniformly from the whole table), decode
 // the record, check its expiry and render the headers the sidecar would,
 // at each number of requests in flight, with a connection pool of that
-// size. For Redis and PostgreSQL, store-cpu-ns/op is the CPU the store's
+// size (PostgreSQL's capped at maxPGPool). For Redis and PostgreSQL, store-cpu-ns/op is the CPU the store's
 // own processes spent per lookup (every redis-server or postgres process
 // on the host: on a shared machine it includes other clients' work).
 func BenchmarkSession(b *testing.B) {
@@ -98,29 +105,4 @@ func benchSessions(b *testing.B, s sessions.Store, ids []string, inFlight, pool 
 			return sessions.Check(ctx, s, ids[k%len(ids)], benchNow, &r, &out)
 		}
 	})
-}
-
-// TestStoresServeTheDataSet checks that every store answers the first,
-// a middle and the last session of the data set the benchmarks draw from.
-func TestStoresServeTheDataSet(t *testing.T) {
-	if testing.Short() && rows > 100_000 {
-		t.Skip("filling the stores with the full data set takes a minute; -short skips it")
-	}
-	ctx := context.Background()
-	for _, st := range sessionStores {
-		t.Run(st.name, func(t *testing.T) {
-			s, _, closeStore := st.open(t, 1)
-			defer closeStore()
-			var r sessions.Record
-			var out sessions.Rendered
-			for _, n := range []int{0, rows / 2, rows - 1} {
-				if err := sessions.Check(ctx, s, sessions.ID(n), benchNow, &r, &out); err != nil {
-					t.Fatalf("session %d: %v", n, err)
-				}
-				if !sessions.Same(r, sessions.For(n)) {
-					t.Errorf("session %d: got %+v", n, r)
-				}
-			}
-		})
-	}
 }

@@ -42,6 +42,7 @@ type options struct {
 	quick, render, check, resume bool
 	out                          string
 	outSet                       bool // --out given
+	plan                         string
 	only                         []string
 	preliminary                  string
 }
@@ -55,6 +56,7 @@ func main() {
 	flag.BoolVar(&o.resume, "resume", false, "keep the phases an interrupted run in --out completed, run the rest")
 	flag.StringVar(&o.out, "out", "bench/testdata", "directory of the raw data")
 	flag.StringVar(&only, "only", "", "comma-separated phases to run (setup, "+strings.Join(phaseNames(), ", ")+"); the others keep their data")
+	flag.StringVar(&o.plan, "plan", "full", "full, or short (-count 3, one HTTP round, no 10M-row table: about 20 minutes; for trying the pipeline on real sizes)")
 	flag.StringVar(&o.preliminary, "preliminary", "", "label the run preliminary, with this reason (e.g. \"machine shared with other work\"), on the page")
 	flag.Parse()
 	flag.Visit(func(f *flag.Flag) { o.outSet = o.outSet || f.Name == "out" })
@@ -81,7 +83,16 @@ func run(ctx context.Context, o options) error {
 	case o.quick:
 		return runQuick(ctx, o)
 	}
-	return measure(ctx, o, fullPlan())
+	switch o.plan {
+	case "full":
+		return measure(ctx, o, fullPlan())
+	case "short":
+		if o.preliminary == "" {
+			return errors.New("a short run is preliminary by definition: say why with --preliminary")
+		}
+		return measure(ctx, o, shortPlan())
+	}
+	return fmt.Errorf("--plan %q: full or short", o.plan)
 }
 
 // runQuick measures briefly into a temporary directory, renders a page

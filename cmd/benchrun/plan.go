@@ -71,6 +71,31 @@ func fullPlan() plan {
 	return p
 }
 
+// shortPlan is the full run cut to about a quarter: -count 3, one HTTP
+// round, no 10-million-row table. It exercises the whole page on real data
+// sizes; publish only what the full plan measured.
+func shortPlan() plan {
+	p := fullPlan()
+	p.name = "short"
+	p.growRows = p.growRows[:4]
+	p.env = []string{"TOKENGATE_BENCH_GROWTH_ROWS=1000,10000,100000,1000000", "TOKENGATE_BENCH_GROWTH_TOKENS=1000,10000,100000,1000000"}
+	p.http.rounds, p.http.closedFor, p.http.openFor = 1, 3*time.Second, 2*time.Second
+	p.http.openFractions = []float64{0.1, 0.3, 0.5, 0.7, 0.9, 1.0, 1.2}
+	p.http.freshTokens = map[string]int{"HS256": 300_000, "ES256": 60_000, "EdDSA": 80_000}
+	p.phases = []phase{
+		goTestPhase("inprocess", 6*time.Minute, inprocessBench, 3, "0.2s", "./bench/"),
+		goTestPhase("growth", 3*time.Minute, "^BenchmarkGrowth", 3, "0.2s", "./bench/"),
+		goTestPhase("components", time.Minute, "^Benchmark(Decrypt|ES384Verify|VerifyMLDSA)$", 3, "0.2s", "./jwe/", "./keyring/"),
+		{name: "http-closed", estimate: 2 * time.Minute, run: func(ctx context.Context, env *environment, out string) error {
+			return httpClosed(ctx, env, p.http, out)
+		}},
+		{name: "http-open", estimate: 4 * time.Minute, run: func(ctx context.Context, env *environment, out string) error {
+			return httpOpen(ctx, env, p.http, out)
+		}},
+	}
+	return p
+}
+
 // inprocessBench selects the in-process comparison: every algorithm at
 // every number of requests in flight, and the session stores.
 const inprocessBench = "^Benchmark(JWT|Session)$"

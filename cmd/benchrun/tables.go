@@ -262,12 +262,12 @@ func param(name, key string) string {
 }
 
 func (p *page) growthTokens(b *strings.Builder) {
-	b.WriteString("| distinct tokens | served from the cache | CPU per request | wall | cache in use | heap |\n|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| distinct tokens | served from the cache | time per request | allocs | cache in use | heap |\n|--:|--:|--:|--:|--:|--:|\n")
 	g := &p.d.growth
 	for _, n := range p.growthNames("GrowthTokens/") {
 		d, _ := strconv.ParseFloat(param(n, "distinct"), 64)
 		fmt.Fprintf(b, "| %s | %.0f %% | %s | %s | %.0f MiB | %.0f MiB |\n", fmtCount(d), g.stat(n, "hit-%").Median,
-			fmtStat(g.stat(n, "ns/op")), fmtStat(g.stat(n, "ns/op")), g.stat(n, "cache-MiB").Median, g.stat(n, "heap-MiB").Median)
+			fmtStat(g.stat(n, "ns/op")), allocs(g, n), g.stat(n, "cache-MiB").Median, g.stat(n, "heap-MiB").Median)
 	}
 }
 
