@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -172,7 +171,7 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 	if c.Warmup > 0 {
 		base = warmup(ctx, c, w, url, hc)
 	}
-	loadAvg := readLoadAvg()
+	loadAvg := proccpu.LoadAvg()
 	cpu0, cpuErr := proccpu.Self()
 	start := time.Now()
 	end := start.Add(c.Duration)
@@ -332,19 +331,6 @@ func progress(c Config, start time.Time, sent *atomic.Int64, recs []*recorder, s
 			}
 		}
 	}
-}
-
-// readLoadAvg returns the 1, 5 and 15 minute load averages, or "".
-func readLoadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func isTerminal(w io.Writer) bool {

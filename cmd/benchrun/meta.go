@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/proccpu"
 )
 
 // runMeta is bench/testdata/run.json: what ran, where and when.
@@ -88,12 +90,12 @@ func (m *runMeta) begin(name string) *phaseRecord {
 			break
 		}
 	}
-	return &phaseRecord{Name: name, Started: time.Now().UTC().Truncate(time.Second), LoadBefore: loadAvg(), startedMono: time.Now()}
+	return &phaseRecord{Name: name, Started: time.Now().UTC().Truncate(time.Second), LoadBefore: proccpu.LoadAvg(), startedMono: time.Now()}
 }
 
 func (m *runMeta) end(r *phaseRecord) {
 	r.Seconds = time.Since(r.startedMono).Round(time.Second).Seconds()
-	r.LoadAfter, r.Done = loadAvg(), true
+	r.LoadAfter, r.Done = proccpu.LoadAvg(), true
 	m.Phases = append(m.Phases, *r)
 }
 
@@ -114,19 +116,6 @@ func (m *runMeta) phase(name string) (phaseRecord, bool) {
 		}
 	}
 	return phaseRecord{}, false
-}
-
-// loadAvg is the first three fields of /proc/loadavg ("" without it).
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func thisMachine() machine {

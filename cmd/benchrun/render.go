@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -283,14 +282,4 @@ func fmtCount(v float64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
-}
-
-// sortedKeys of a set, for stable output.
-func sortedKeys[V any](m map[string]V) []string {
-	k := make([]string, 0, len(m))
-	for s := range m {
-		k = append(k, s)
-	}
-	slices.Sort(k)
-	return k
 }
