@@ -131,6 +131,11 @@ type Config struct {
 	// and HMAC secrets (<kid>.secret), so an external sidecar can trust them.
 	// Default: a temporary directory removed after the run.
 	KeyDir string
+	// Mark, when set, is called with "start" just before the measurement
+	// (after the warm-up) and with "end" just after it, so that a caller
+	// can read what it measures outside (a server's CPU) over exactly the
+	// measured interval.
+	Mark func(event string)
 	// Progress, when not nil, receives a progress line once a second.
 	Progress io.Writer
 	// ProgressInterval overrides the one-second progress period.

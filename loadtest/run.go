@@ -172,6 +172,9 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 		base = warmup(ctx, c, w, url, hc)
 	}
 	loadAvg := proccpu.LoadAvg()
+	if c.Mark != nil {
+		c.Mark("start")
+	}
 	cpu0, cpuErr := proccpu.Self()
 	start := time.Now()
 	end := start.Add(c.Duration)
@@ -240,6 +243,9 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if c.Mark != nil {
+		c.Mark("end")
+	}
 	close(stopProgress)
 	progressDone.Wait()
 

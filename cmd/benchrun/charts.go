@@ -302,7 +302,9 @@ func (p *page) latencyChart() (*plot.Plot, vg.Length, vg.Length, error) {
 	for _, t := range p.httpTargetsInData() {
 		var p50, p99 plotter.XYs
 		for _, r := range p.d.open {
-			if r.Target == t.Target && r.Report.Latency.Count > 0 {
+			// A step where the generator used its whole core measures
+			// the generator: left out.
+			if r.Target == t.Target && r.Report.Latency.Count > 0 && !r.GeneratorBound() {
 				p50 = append(p50, plotter.XY{X: r.Offered, Y: r.Report.Latency.P50 * 1e3})
 				p99 = append(p99, plotter.XY{X: r.Offered, Y: r.Report.Latency.P99 * 1e3})
 				lo, hi = math.Min(lo, r.Report.Latency.P50*1e3), math.Max(hi, r.Report.Latency.P99*1e3)

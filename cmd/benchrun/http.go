@@ -128,6 +128,12 @@ func (r httpRecord) ServerUS() float64 {
 	return (r.Server + r.Store) * 1e6 / float64(r.Report.Completed)
 }
 
+// GeneratorBound reports a run in which the generator used at least 90 %
+// of its core: the generator, not the server, may have been the limit.
+func (r httpRecord) GeneratorBound() bool {
+	return r.Report != nil && r.Report.ElapsedSeconds > 0 && r.Report.GeneratorCPU/r.Report.ElapsedSeconds >= 0.9
+}
+
 // Repeated reports a run that needed new tokens but cycled its file.
 func (r httpRecord) Repeated() bool {
 	return r.Fresh && r.Report != nil && r.Report.Sent > int64(r.Tokens)
@@ -280,18 +286,33 @@ func (s *server) stop() {
 }
 
 // generate runs the load generator on CPU 1 against s and returns its
-// report; args are the mode's flags.
-func generate(ctx context.Context, env *environment, t httpTarget, s *server, args ...string) (*loadtest.Report, error) {
+// report; args are the mode's flags. mark is called when the generator
+// starts and ends its measured interval (after its warm-up).
+func generate(ctx context.Context, env *environment, t httpTarget, s *server, mark func(event string), args ...string) (*loadtest.Report, error) {
 	out := filepath.Join(env.work, "report.json")
 	argv := []string{env.tokengate, "loadtest", "--url", s.url, "--token-file", filepath.Join(env.work, "tokens", t.tokens),
-		"--warmup", env.plan.http.warmup.String(), "--quiet", "--json", out, "--markdown", os.DevNull}
+		"--warmup", env.plan.http.warmup.String(), "--marks", "--quiet", "--json", out, "--markdown", os.DevNull}
 	if t.session {
 		argv = append(argv, "--target", "session-redis") // session cookies
 	}
 	argv = onCPU(1, append(argv, args...))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if ev, ok := strings.CutPrefix(sc.Text(), "loadtest: measurement "); ok {
+			mark(ev)
+		} else {
+			fmt.Fprintln(os.Stderr, "  generator:", sc.Text())
+		}
+	}
+	if err := cmd.Wait(); err != nil {
 		return nil, fmt.Errorf("load generator for %s: %w", t.Key, err)
 	}
 	f, err := os.Open(out)
@@ -302,8 +323,8 @@ func generate(ctx context.Context, env *environment, t httpTarget, s *server, ar
 	return loadtest.ReadJSON(f)
 }
 
-// measureOnce starts t, warms it if needed, applies one load and returns
-// the record with the server's (and the store's) CPU during the load.
+// measureOnce starts t, applies one load and returns the record with the
+// server's (and the store's) CPU over the generator's measured interval.
 func measureOnce(ctx context.Context, env *environment, t httpTarget, keyDir string, args ...string) (httpRecord, error) {
 	rec := httpRecord{Target: t.Key, Label: t.Label, Pinned: pinned(), Fresh: t.fresh}
 	s, err := startServer(ctx, env, t, keyDir)
@@ -312,28 +333,32 @@ func measureOnce(ctx context.Context, env *environment, t httpTarget, keyDir str
 	}
 	defer s.stop()
 	var store *proccpu.Group
-	var store0 time.Duration
 	if t.store != nil {
 		store = proccpu.NewGroup(t.store...)
-		store0, _ = store.Total()
 	}
-	cpu0, err := proccpu.Of(s.cmd.Process.Pid)
+	var server, stored [2]time.Duration
+	var markErr error
+	mark := func(ev string) {
+		i := 0
+		if ev == "end" {
+			i = 1
+		}
+		var err error
+		if server[i], err = proccpu.Of(s.cmd.Process.Pid); err != nil {
+			markErr = err
+		}
+		if store != nil {
+			stored[i], _ = store.Total()
+		}
+	}
+	rep, err := generate(ctx, env, t, s, mark, args...)
 	if err != nil {
 		return rec, err
 	}
-	rep, err := generate(ctx, env, t, s, args...)
-	if err != nil {
-		return rec, err
+	if markErr != nil || server[1] == 0 {
+		return rec, fmt.Errorf("reading the CPU of %s: %v", t.Key, markErr)
 	}
-	cpu1, err := proccpu.Of(s.cmd.Process.Pid)
-	if err != nil {
-		return rec, err
-	}
-	rec.Server, rec.Report = (cpu1 - cpu0).Seconds(), rep
-	if store != nil {
-		store1, _ := store.Total()
-		rec.Store = (store1 - store0).Seconds()
-	}
+	rec.Server, rec.Store, rec.Report = (server[1] - server[0]).Seconds(), (stored[1] - stored[0]).Seconds(), rep
 	if b, err := os.ReadFile(filepath.Join(env.work, "tokens", t.tokens)); err == nil {
 		rec.Tokens = strings.Count(string(b), "\n")
 	}

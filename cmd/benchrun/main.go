@@ -12,6 +12,7 @@
 //	go run ./cmd/benchrun --render        # regenerate BENCHMARKS.md and docs/ from bench/testdata/
 //	go run ./cmd/benchrun --check         # fail if BENCHMARKS.md, docs/ or a claim disagrees with bench/testdata/
 //	go run ./cmd/benchrun --quick --out DIR  # keep the quick run's data (and DIR/page) to look at
+//	go run ./cmd/benchrun --out DIR --only http-closed  # just the HTTP rows (issue 16's tool): printed, and in DIR/http-closed.jsonl
 //
 // The quick form writes its data to a temporary directory (its numbers
 // are a smoke test, not results), renders a page from it to prove the
@@ -162,6 +163,10 @@ func measure(ctx context.Context, o options, p plan) error {
 		return err
 	}
 	if o.quick {
+		return nil
+	}
+	if len(o.only) > 0 && filepath.Clean(o.out) != "bench/testdata" {
+		logf("data in %s; not rendered (a partial run elsewhere): `go run ./cmd/benchrun --render --out %s` once it is complete", o.out, o.out)
 		return nil
 	}
 	return render(o.out, ".", o.preliminary == "")

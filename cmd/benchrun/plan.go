@@ -51,7 +51,7 @@ func fullPlan() plan {
 		rows:     1_000_000,
 		growRows: []int{1_000, 10_000, 100_000, 1_000_000, 10_000_000},
 		http: httpPlan{
-			rounds: 5, closedFor: 10 * time.Second, connections: 32,
+			rounds: 6, closedFor: 10 * time.Second, connections: 32,
 			openFor: 5 * time.Second, openFractions: []float64{0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.2},
 			freshTokens: map[string]int{"HS256": 800_000, "ES256": 200_000, "EdDSA": 250_000},
 			warmup:      time.Second,
@@ -61,7 +61,7 @@ func fullPlan() plan {
 		goTestPhase("inprocess", 25*time.Minute, inprocessBench, 10, "0.5s", "./bench/"),
 		goTestPhase("growth", 10*time.Minute, "^BenchmarkGrowth", 10, "0.3s", "./bench/"),
 		goTestPhase("components", 3*time.Minute, "^Benchmark(Decrypt|ES384Verify|VerifyMLDSA)$", 10, "0.3s", "./jwe/", "./keyring/"),
-		{name: "http-closed", estimate: 12 * time.Minute, run: func(ctx context.Context, env *environment, out string) error {
+		{name: "http-closed", estimate: 14 * time.Minute, run: func(ctx context.Context, env *environment, out string) error {
 			return httpClosed(ctx, env, p.http, out)
 		}},
 		{name: "http-open", estimate: 12 * time.Minute, run: func(ctx context.Context, env *environment, out string) error {

@@ -173,6 +173,9 @@ func (p *page) httpTable(b *strings.Builder) {
 				if r.Repeated() {
 					flags = " (tokens repeated: the file was too short)"
 				}
+				if r.GeneratorBound() && !strings.Contains(flags, "generator") {
+					flags += " (generator-bound)"
+				}
 			}
 		}
 		rps, srv := p.httpStat(t.Target, "rps"), p.httpStat(t.Target, "server")
@@ -202,10 +205,10 @@ func fmtUSRange(s Stat) string {
 const kneeP99 = 10_000 // µs
 
 func (p *page) openTable(b *strings.Builder) {
-	b.WriteString("| server | closed-loop capacity | highest offered load with p99 ≤ 10 ms | p50 / p99 there | p50 / p99 at the lowest load |\n")
-	b.WriteString("|---|--:|--:|--:|--:|\n")
+	b.WriteString("| server | closed-loop capacity | highest offered load with p99 ≤ 10 ms | p50 / p99 there | p50 / p99 at the lowest load | first step beyond: limited by |\n")
+	b.WriteString("|---|--:|--:|--:|--:|---|\n")
 	for _, t := range p.httpTargetsInData() {
-		var knee, low *httpRecord
+		var knee, low, beyond *httpRecord
 		for i := range p.d.open {
 			r := &p.d.open[i]
 			if r.Target != t.Target {
@@ -214,20 +217,30 @@ func (p *page) openTable(b *strings.Builder) {
 			if low == nil || r.Offered < low.Offered {
 				low = r
 			}
-			if r.Report.Latency.P99 <= kneeP99 && r.Report.Throughput >= 0.97*r.Offered && (knee == nil || r.Offered > knee.Offered) {
-				knee = r
+			if r.Report.Latency.P99 <= kneeP99 && r.Report.Throughput >= 0.97*r.Offered {
+				if knee == nil || r.Offered > knee.Offered {
+					knee = r
+				}
+			} else if beyond == nil || r.Offered < beyond.Offered {
+				beyond = r
 			}
 		}
-		kneeText, kneeLat := "none measured", "—"
+		kneeText, kneeLat, limit := "none measured", "—", "—"
 		if knee != nil {
 			kneeText = fmtCount(knee.Offered) + "/s"
 			kneeLat = fmtUS(knee.Report.Latency.P50) + " / " + fmtUS(knee.Report.Latency.P99)
+		}
+		if beyond != nil {
+			limit = "the server"
+			if beyond.GeneratorBound() {
+				limit = "the generator (≥ 90 % of its core)"
+			}
 		}
 		lowLat := "—"
 		if low != nil {
 			lowLat = fmtUS(low.Report.Latency.P50) + " / " + fmtUS(low.Report.Latency.P99)
 		}
-		fmt.Fprintf(b, "| %s | %s/s | %s | %s | %s |\n", t.Label, fmtCount(p.httpStat(t.Target, "rps").Median), kneeText, kneeLat, lowLat)
+		fmt.Fprintf(b, "| %s | %s/s | %s | %s | %s | %s |\n", t.Label, fmtCount(p.httpStat(t.Target, "rps").Median), kneeText, kneeLat, lowLat, limit)
 	}
 }
 

@@ -38,6 +38,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	redisURL := fs.String("redis-url", "", "Redis for --target session-redis (default: $TOKENGATE_REDIS_URL, else "+loadtest.DefaultRedisURL+")")
 	pgDSN := fs.String("pg-dsn", "", "PostgreSQL for --target session-postgres (default: $TOKENGATE_PG_DSN, else "+loadtest.DefaultPostgresDSN+")")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
+	marks := fs.Bool("marks", false, "print \"loadtest: measurement start\" and \"… end\" on stderr around the measured interval (after --warmup), for a tool that measures the target meanwhile")
 	tokenFile := fs.String("token-file", "", "send these credentials instead of generated ones: one token (session id for session targets) per line, each expected to be accepted, cycled in order; with --key-dir the tokengate target trusts that directory's keys")
 	rows := fs.Int("rows", 0, "size of the session data set the session targets serve and session ids are drawn from (default 1000000)")
 	serve := fs.Bool("serve", false, "only run the --target (noop, session-redis, session-postgres) on --listen until SIGINT/SIGTERM, for a generator in another process (--url); prints its URL")
@@ -71,6 +72,9 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	}
 	if !*quiet {
 		cfg.Progress = stderr
+	}
+	if *marks {
+		cfg.Mark = func(event string) { fmt.Fprintf(stderr, "loadtest: measurement %s\n", event) }
 	}
 	rep, err := loadtest.Run(ctx, cfg)
 	if err != nil {
