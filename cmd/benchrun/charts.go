@@ -28,8 +28,9 @@ var chartNames = []string{"cost-per-request", "inflight", "latency-vs-load", "cr
 var (
 	jwtColours = []color.Color{
 		color.RGBA{31, 119, 180, 255}, color.RGBA{23, 190, 207, 255}, color.RGBA{44, 160, 44, 255},
-		color.RGBA{148, 103, 189, 255}, color.RGBA{0, 80, 120, 255}, color.RGBA{120, 160, 40, 255},
-		color.RGBA{90, 60, 160, 255}, color.RGBA{60, 140, 120, 255}, color.RGBA{100, 100, 220, 255},
+		color.RGBA{148, 103, 189, 255}, color.RGBA{0, 0, 128, 255}, color.RGBA{188, 189, 34, 255},
+		color.RGBA{227, 119, 194, 255}, color.RGBA{0, 128, 128, 255}, color.RGBA{127, 127, 127, 255},
+		color.RGBA{0, 0, 0, 255},
 	}
 	sessionColours = map[string]color.Color{
 		"map": color.RGBA{140, 86, 75, 255}, "redis": color.RGBA{214, 39, 40, 255}, "postgres": color.RGBA{255, 127, 14, 255},
@@ -73,12 +74,28 @@ func init() {
 // svgFonts gives the SVG's font metric-compatible fallbacks.
 var svgFonts = strings.NewReplacer("font-family:Liberation Sans;", "font-family:'Liberation Sans',Arial,Helvetica,sans-serif;")
 
-// save writes base.svg and base.png (144 dpi).
+// save writes base.svg and base.png (144 dpi). A legend is drawn in a
+// column right of the plot, where it can cover no data; the canvas grows
+// by that column.
 func save(p *plot.Plot, w, h vg.Length, base string) error {
-	svg := vgsvg.NewWith(vgsvg.UseWH(w, h))
-	p.Draw(draw.New(svg))
-	png := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(144), vgimg.UseBackgroundColor(color.White))}
-	p.Draw(draw.New(png))
+	leg := p.Legend
+	p.Legend = plot.NewLegend() // empty: the plot draws none
+	leg.Left, leg.Top = true, true
+	legW := leg.Rectangle(draw.New(vgimg.New(w, h))).Size().X
+	if legW > 0 {
+		legW += 0.3 * vg.Inch
+	}
+	drawAll := func(c draw.Canvas) {
+		p.Draw(draw.Crop(c, 0, -legW, 0, 0))
+		if legW > 0 {
+			lc := draw.Crop(c, c.Size().X-legW+0.15*vg.Inch, 0, 0, -0.5*vg.Inch)
+			leg.Draw(lc)
+		}
+	}
+	svg := vgsvg.NewWith(vgsvg.UseWH(w+legW, h))
+	drawAll(draw.New(svg))
+	png := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w+legW, h), vgimg.UseDPI(144), vgimg.UseBackgroundColor(color.White))}
+	drawAll(draw.New(png))
 	for _, out := range []struct {
 		ext string
 		wt  func(f *os.File) error
@@ -163,29 +180,49 @@ func fmtCountShort(v float64) string {
 	}
 }
 
+// fmtNSTick labels a decade of nanoseconds: "100 ns", "1 µs", "10 ms".
 func fmtNSTick(v float64) string {
-	s := fmtNS(v)
-	s = strings.Replace(s, ".00", "", 1)
-	return strings.Replace(s, "1000 ", "1 ", 1)
+	for _, u := range []struct {
+		scale float64
+		name  string
+	}{{1e9, " s"}, {1e6, " ms"}, {1e3, " µs"}} {
+		if v >= u.scale {
+			return strconv.FormatFloat(v/u.scale, 'g', 3, 64) + u.name
+		}
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64) + " ns"
 }
 
 func lineOf(p *plot.Plot, label string, xys plotter.XYs, c color.Color, dashed bool) error {
+	return drawLine(p, label, xys, c, dashed, true)
+}
+
+// drawLine draws xys as a line, with a dot at each point if points.
+func drawLine(p *plot.Plot, label string, xys plotter.XYs, c color.Color, dashed, points bool) error {
 	if len(xys) == 0 {
 		return nil
 	}
-	l, s, err := plotter.NewLinePoints(xys)
+	l, err := plotter.NewLine(xys)
 	if err != nil {
 		return err
 	}
-	l.Color, s.Color = c, c
-	l.Width = vg.Points(1.5)
-	s.Radius = vg.Points(2.5)
+	l.Color, l.Width = c, vg.Points(1.5)
 	if dashed {
 		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 	}
-	p.Add(l, s)
+	p.Add(l)
+	thumbs := []plot.Thumbnailer{l}
+	if points {
+		s, err := plotter.NewScatter(xys)
+		if err != nil {
+			return err
+		}
+		s.Color, s.Radius, s.Shape = c, vg.Points(2.2), draw.CircleGlyph{}
+		p.Add(s)
+		thumbs = append(thumbs, s)
+	}
 	if label != "" {
-		p.Legend.Add(label, l, s)
+		p.Legend.Add(label, thumbs...)
 	}
 	return nil
 }
@@ -198,9 +235,8 @@ func (p *page) costChart() (*plot.Plot, vg.Length, vg.Length, error) {
 		c     color.Color
 	}
 	var rows []row
-	for i, alg := range p.algs() {
-		c := jwtColours[i%len(jwtColours)]
-		rows = append(rows, row{alg + ", new token", p.cost(jwtName(alg, "new", 1)), c}, row{alg + ", seen before", p.cost(jwtName(alg, "repeat", 1)), c})
+	for _, alg := range p.algs() {
+		rows = append(rows, row{alg + ", new token", p.cost(jwtName(alg, "new", 1)), jwtColours[0]}, row{alg + ", seen before", p.cost(jwtName(alg, "repeat", 1)), jwtColours[1]})
 	}
 	for _, st := range sessionStore {
 		if s := p.cost(sessionName(st.key, 1)); s.Valid() {
@@ -239,7 +275,7 @@ func (p *page) costChart() (*plot.Plot, vg.Length, vg.Length, error) {
 	pl.Legend.Top = false
 	logAxis(&pl.X, fmtNSTick)
 	decadeRange(&pl.X, lo, hi)
-	return pl, 8 * vg.Inch, vg.Length(len(rows))*0.22*vg.Inch + 1.4*vg.Inch, nil
+	return pl, 9 * vg.Inch, vg.Length(len(rows))*0.22*vg.Inch + 1.4*vg.Inch, nil
 }
 
 // errXY is one point with asymmetric X error bars.
@@ -340,8 +376,8 @@ func (p *page) latencyChart() (*plot.Plot, vg.Length, vg.Length, error) {
 		decadeRange(&pl.Y, lo, hi)
 		decadeRange(&pl.X, xlo, xhi)
 	}
-	pl.Legend.Left = true
-	return pl, 9 * vg.Inch, 6 * vg.Inch, nil
+	pl.Legend.Left, pl.Legend.Top = true, true
+	return pl, 9 * vg.Inch, 7 * vg.Inch, nil
 }
 
 // crossoverAlgs are the lines of the crossover chart.
@@ -365,7 +401,7 @@ func (p *page) crossoverChart() (*plot.Plot, vg.Length, vg.Length, error) {
 		band.Color = color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 60}
 		band.LineStyle.Width = 0
 		pl.Add(band)
-		if err := lineOf(pl, "session: "+map[string]string{"redis": "Redis", "postgres": "PostgreSQL"}[st]+" (band: interval)", plotter.XYs{{X: 0, Y: s.Median}, {X: 100, Y: s.Median}}, sessionColours[st], true); err != nil {
+		if err := drawLine(pl, "session: "+map[string]string{"redis": "Redis", "postgres": "PostgreSQL"}[st]+" (band: its interval)", plotter.XYs{{X: 0, Y: s.Median}, {X: 100, Y: s.Median}}, sessionColours[st], true, false); err != nil {
 			return nil, 0, 0, err
 		}
 		lo, hi = math.Min(lo, s.Lo), math.Max(hi, s.Hi)
@@ -381,7 +417,7 @@ func (p *page) crossoverChart() (*plot.Plot, vg.Length, vg.Length, error) {
 			xys = append(xys, plotter.XY{X: share, Y: share/100*hit.Median + (1-share/100)*miss.Median})
 		}
 		lo, hi = math.Min(lo, hit.Median), math.Max(hi, miss.Median)
-		if err := lineOf(pl, alg, xys, jwtColours[i%len(jwtColours)], false); err != nil {
+		if err := drawLine(pl, alg, xys, jwtColours[i%len(jwtColours)], false, false); err != nil {
 			return nil, 0, 0, err
 		}
 		i++
@@ -391,7 +427,7 @@ func (p *page) crossoverChart() (*plot.Plot, vg.Length, vg.Length, error) {
 		decadeRange(&pl.Y, lo, hi)
 	}
 	pl.X.Min, pl.X.Max = 0, 100
-	pl.Legend.Left, pl.Legend.Top = true, false
+	pl.Legend.Left, pl.Legend.Top = false, true
 	return pl, 8 * vg.Inch, 6 * vg.Inch, nil
 }
 
