@@ -332,10 +332,14 @@ func powTicks(ks []int) []plot.Tick {
 
 // latencyChart: p99 (solid) and p50 (dashed) against offered load.
 func (p *page) latencyChart() (*plot.Plot, vg.Length, vg.Length, error) {
-	pl := newPlot("Latency against offered load (open loop; server on one core, generator on the other)", "offered requests per second (log scale)", "latency from the intended send time (log scale)")
+	pl := newPlot("Latency against offered load (open loop; server on one core, generator on the other)", "offered requests per second (log scale)", "p99 (solid) and p50 (dashed) latency from the intended send time (log scale)")
 	lo, hi, xlo, xhi := math.Inf(1), 0.0, math.Inf(1), 0.0
 	ji := 0
 	for _, t := range p.httpTargetsInData() {
+		label, ok := shortTargetLabels[t.Target]
+		if !ok {
+			continue // in the table only
+		}
 		var p50, p99 plotter.XYs
 		for _, r := range p.d.open {
 			// A step where the generator used its whole core measures
@@ -363,7 +367,7 @@ func (p *page) latencyChart() (*plot.Plot, vg.Length, vg.Length, error) {
 			c = jwtColours[ji%len(jwtColours)]
 			ji++
 		}
-		if err := lineOf(pl, t.Target+" (p99; p50 dashed)", p99, c, false); err != nil {
+		if err := lineOf(pl, label, p99, c, false); err != nil {
 			return nil, 0, 0, err
 		}
 		if err := lineOf(pl, "", p50, c, true); err != nil {
@@ -378,6 +382,15 @@ func (p *page) latencyChart() (*plot.Plot, vg.Length, vg.Length, error) {
 	}
 	pl.Legend.Left, pl.Legend.Top = true, true
 	return pl, 9 * vg.Inch, 7 * vg.Inch, nil
+}
+
+// shortTargetLabels name the latency chart's series (the cache-off run is
+// in the table only).
+var shortTargetLabels = map[string]string{
+	"noop": "no-op server", "tokengate-repeat": "tokengate, tokens seen before",
+	"tokengate-new-HS256": "tokengate, new HS256", "tokengate-new-ES256": "tokengate, new ES256",
+	"tokengate-new-EdDSA": "tokengate, new Ed25519", "naive-HS256": "naive sidecar, HS256",
+	"naive-ES256": "naive sidecar, ES256", "session-redis": "session in Redis", "session-postgres": "session in PostgreSQL",
 }
 
 // crossoverAlgs are the lines of the crossover chart.
@@ -458,7 +471,7 @@ func (p *page) growthLine(pl *plot.Plot, label, prefix, xParam, xUnit, yUnit str
 
 func (p *page) growthTokensChart() (*plot.Plot, vg.Length, vg.Length, error) {
 	pl := newPlot("HS256 through the default 64 MiB cache: distinct tokens in flight", "distinct tokens, each request's drawn uniformly (log scale)", "time per request (log scale)")
-	lo, hi, err := p.growthLine(pl, "time per request", "GrowthTokens/", "distinct", "", "ns/op", jwtColours[0], false)
+	lo, hi, err := p.growthLine(pl, "", "GrowthTokens/", "distinct", "", "ns/op", jwtColours[0], false)
 	if err != nil {
 		return nil, 0, 0, err
 	}

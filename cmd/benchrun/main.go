@@ -7,7 +7,7 @@
 // (from bench/BENCHMARKS.md.tmpl) and every chart under docs/ from that
 // data, with the machine, its load average and the date recorded.
 //
-//	go run ./cmd/benchrun                 # the full run (about an hour; resumable with --resume)
+//	go run ./cmd/benchrun                 # the full run (about 80 minutes on 2 cores; resumable with --resume)
 //	go run ./cmd/benchrun --quick         # about 1.5 minutes: every measurement, briefly, then --check
 //	go run ./cmd/benchrun --render        # regenerate BENCHMARKS.md and docs/ from bench/testdata/
 //	go run ./cmd/benchrun --check         # fail if BENCHMARKS.md, docs/ or a claim disagrees with bench/testdata/

@@ -50,7 +50,7 @@ const metaFile = "run.json"
 // startRun begins run.json, keeping the phases of an interrupted run
 // when resuming.
 func startRun(o options, p plan) (*runMeta, error) {
-	m := &runMeta{Plan: p.name, Preliminary: o.preliminary, Command: strings.Join(os.Args, " "), Started: time.Now().UTC().Truncate(time.Second), Machine: thisMachine()}
+	m := &runMeta{Plan: p.name, Preliminary: o.preliminary, Command: strings.Join(append([]string{"go run ./cmd/benchrun"}, os.Args[1:]...), " "), Started: time.Now().UTC().Truncate(time.Second), Machine: thisMachine()}
 	if o.resume || len(o.only) > 0 {
 		if old, err := loadMeta(o.out); err == nil {
 			if old.Plan != p.name {

@@ -58,13 +58,13 @@ func fullPlan() plan {
 		},
 	}
 	p.phases = []phase{
-		goTestPhase("inprocess", 25*time.Minute, inprocessBench, 10, "0.5s", "./bench/"),
-		goTestPhase("growth", 10*time.Minute, "^BenchmarkGrowth", 10, "0.3s", "./bench/"),
+		goTestPhase("inprocess", 40*time.Minute, inprocessBench, 10, "0.5s", "./bench/"),
+		goTestPhase("growth", 12*time.Minute, "^BenchmarkGrowth", 10, "0.3s", "./bench/"),
 		goTestPhase("components", 3*time.Minute, "^Benchmark(Decrypt|ES384Verify|VerifyMLDSA)$", 10, "0.3s", "./jwe/", "./keyring/"),
-		{name: "http-closed", estimate: 14 * time.Minute, run: func(ctx context.Context, env *environment, out string) error {
+		{name: "http-closed", estimate: 13 * time.Minute, run: func(ctx context.Context, env *environment, out string) error {
 			return httpClosed(ctx, env, p.http, out)
 		}},
-		{name: "http-open", estimate: 12 * time.Minute, run: func(ctx context.Context, env *environment, out string) error {
+		{name: "http-open", estimate: 10 * time.Minute, run: func(ctx context.Context, env *environment, out string) error {
 			return httpOpen(ctx, env, p.http, out)
 		}},
 	}
