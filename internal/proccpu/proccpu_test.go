@@ -2,6 +2,7 @@ package proccpu
 
 import (
 	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -29,7 +30,19 @@ func TestParseStat(t *testing.T) {
 	}
 }
 
-// TestSelfGrows burns CPU and checks /proc charges it to this process.
+// rusage is this process's CPU time from getrusage, the reference /proc
+// is checked against (wall time would not do: a loaded machine may not
+// give the spinning goroutine its core).
+func rusage(t *testing.T) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestSelfGrows burns 200 ms of CPU and checks /proc charges it to this
+// process, within its 10 ms ticks.
 func TestSelfGrows(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("no /proc")
@@ -38,16 +51,18 @@ func TestSelfGrows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ru0 := rusage(t)
 	x := 0
-	for start := time.Now(); time.Since(start) < 100*time.Millisecond; {
+	for rusage(t)-ru0 < 200*time.Millisecond {
 		x++
 	}
+	spent := rusage(t) - ru0
 	after, err := Self()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after-before < 50*time.Millisecond {
-		t.Fatalf("100 ms of spinning charged %v (x=%d)", after-before, x)
+	if got := after - before; got < spent-50*time.Millisecond || got > spent+50*time.Millisecond {
+		t.Fatalf("%v of CPU (getrusage) charged %v by /proc (x=%d)", spent, got, x)
 	}
 	pids, err := ByName(readComm(t))
 	if err != nil || len(pids) == 0 {
