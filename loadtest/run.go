@@ -329,7 +329,7 @@ func progress(c Config, start time.Time, sent *atomic.Int64, recs []*recorder, s
 			rps := float64(n-lastN) / now.Sub(lastT).Seconds()
 			lastN, lastT = n, now
 			line := fmt.Sprintf("%6.1fs  sent %d  %.0f rps  p99 %s  errors %d",
-				now.Sub(start).Seconds(), n, rps, fmtMicros(float64(h.ValueAtQuantile(99))/1e3), errs)
+				now.Sub(start).Seconds(), n, rps, FormatMicros(float64(h.ValueAtQuantile(99))/1e3), errs)
 			if inPlace {
 				fmt.Fprint(c.Progress, "\r\033[K"+line)
 			} else {
@@ -348,14 +348,18 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func fmtMicros(us float64) string {
+// FormatMicros formats a duration in microseconds for people: "7.3 µs",
+// "412 µs", "1.25 ms", "2.03 s".
+func FormatMicros(us float64) string {
 	switch {
 	case us >= 1e6:
-		return strconv.FormatFloat(us/1e6, 'f', 2, 64) + "s"
+		return strconv.FormatFloat(us/1e6, 'f', 2, 64) + " s"
 	case us >= 1e3:
-		return strconv.FormatFloat(us/1e3, 'f', 2, 64) + "ms"
+		return strconv.FormatFloat(us/1e3, 'f', 2, 64) + " ms"
+	case us >= 10:
+		return strconv.FormatFloat(us, 'f', 0, 64) + " µs"
 	default:
-		return strconv.FormatFloat(us, 'f', 0, 64) + "µs"
+		return strconv.FormatFloat(us, 'f', 1, 64) + " µs"
 	}
 }
 

@@ -489,15 +489,4 @@ func readJSONL(path string) ([]httpRecord, error) {
 }
 
 // fmtUS formats microseconds for logs and tables.
-func fmtUS(us float64) string {
-	switch {
-	case us >= 1e6:
-		return strconv.FormatFloat(us/1e6, 'f', 2, 64) + " s"
-	case us >= 1e3:
-		return strconv.FormatFloat(us/1e3, 'f', 2, 64) + " ms"
-	case us >= 10:
-		return strconv.FormatFloat(us, 'f', 0, 64) + " µs"
-	default:
-		return strconv.FormatFloat(us, 'f', 1, 64) + " µs"
-	}
-}
+var fmtUS = loadtest.FormatMicros
