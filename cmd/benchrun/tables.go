@@ -162,8 +162,9 @@ func (p *page) httpTargetsInData() []httpRecord {
 }
 
 func (p *page) httpTable(b *strings.Builder) {
-	b.WriteString("| server | requests/s | server CPU per request | p50 | p99 | p99.9 | generator CPU | wrong answers |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| server | requests/s | × no-op | server CPU per request | − no-op | p50 | p99 | p99.9 | generator CPU | wrong answers |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	noopRPS, noopCPU := p.httpStat("noop", "rps").Median, p.httpStat("noop", "server").Median
 	for _, t := range p.httpTargetsInData() {
 		var wrong int64
 		flags := ""
@@ -179,11 +180,32 @@ func (p *page) httpTable(b *strings.Builder) {
 			}
 		}
 		rps, srv := p.httpStat(t.Target, "rps"), p.httpStat(t.Target, "server")
-		fmt.Fprintf(b, "| %s%s | %s | %s | %s | %s | %s | %.0f %% | %d |\n", t.Label, flags,
-			fmtCountRange(rps),
-			fmtUSRange(srv), fmtUS(p.httpStat(t.Target, "p50").Median), fmtUS(p.httpStat(t.Target, "p99").Median),
+		fmt.Fprintf(b, "| %s%s | %s | %s | %s | %s | %s | %s | %s | %.0f %% | %d |\n", t.Label, flags,
+			fmtCountRange(rps), fmtTimes(rps.Median, noopRPS),
+			fmtUSRange(srv), fmtPlusUS(srv.Median, noopCPU), fmtUS(p.httpStat(t.Target, "p50").Median), fmtUS(p.httpStat(t.Target, "p99").Median),
 			fmtUS(p.httpStat(t.Target, "p999").Median), p.httpStat(t.Target, "generator").Median, wrong)
 	}
+}
+
+// fmtTimes is a/b as "0.93×" ("—" without b).
+func fmtTimes(a, b float64) string {
+	if b == 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(a/b, 'f', 2, 64) + "×"
+}
+
+// fmtPlusUS is a−b in µs as "+4.1 µs" ("—" without b).
+func fmtPlusUS(a, b float64) string {
+	if b == 0 {
+		return "—"
+	}
+	d := a - b
+	sign := "+"
+	if d < 0 {
+		sign, d = "−", -d
+	}
+	return sign + fmtUS(d)
 }
 
 func fmtCountRange(s Stat) string {
