@@ -1,69 +1,59 @@
 // Package bench measures, side by side in one run on one machine, what it
 // costs to authenticate a request with a JWT and with a server-side session.
-// It holds only benchmarks and the tests that keep them honest; there is no
-// library code here.
+// It holds only benchmarks and the tests that keep them honest; the session
+// check it compares with lives in bench/sessions (shared with the HTTP
+// session servers of loadtest/), and cmd/benchrun runs everything and writes
+// BENCHMARKS.md.
 //
 // # What is compared
 //
-// BenchmarkJWT/<alg>/verify/{serial,parallel} is a full verifier.Verify of a
-// realistic access token (iss, sub, aud, exp, iat, nbf, jti, azp, scope,
-// roles, email: 300-500 bytes of claims, pinned by TestTokenSizes) for every
-// algorithm in keyring.Algorithms plus Ed448 ("EdDSA-Ed448"), with the issuer
-// and audience checked as a deployed sidecar would.
-// BenchmarkJWT/<alg>/cached/... is what the sidecar does for a token it has
-// already verified: a cache.Cache lookup that compares the token bytes and
-// checks the key generation and expiry.
+// BenchmarkJWT/alg=<alg>/token=<repeat|new>/inflight=<n> is what the
+// sidecar's decision does for a request to /verify: gate.Check with the
+// default configuration (path, route, token, cache, verification, claims
+// policy with issuer and audience, revocation, rendering X-Auth-* headers)
+// on a realistic access token (300-500 bytes of claims, pinned by
+// TestTokens). token=repeat: the token is in the cache. token=new: it is
+// not; it is verified, rendered and offered to a cache full of other tokens
+// (hit-% reports the share the cache served anyway, below 5 %).
 //
-// BenchmarkSession/<store>/{serial,parallel} is the alternative: find the
-// session for a 32-byte random id (base64url, 43 characters), decode the
-// record (user id, roles, scopes, expiry, creation time: the information the
-// token carries) into a struct and check its expiry. The stores are
+// BenchmarkSession/store=<map|redis|postgres>/inflight=<n> does the same
+// work the other way (sessions.Check): look a session id up, decode the
+// record (about the size of the token's claims), check its expiry, render
+// the same headers. Ids are drawn uniformly from all the sessions of the
+// data set (TOKENGATE_BENCH_ROWS, default 1,000,000), which the map, Redis
+// (a JSON string per session under tokengate:bench:v2:) and PostgreSQL
+// (tokengate_bench.sessions_v2_<rows>, primary key, prepared SELECT) hold.
 //
-//   - map: a Go map behind a sync.RWMutex, the floor for any lookup;
-//   - ristretto: github.com/dgraph-io/ristretto/v2, an in-process cache;
-//   - redis-hash: HGETALL of a hash written with HSET + EXPIRE;
-//   - redis-string: GET of a JSON string written with SET … EX;
-//   - postgres: a prepared SELECT user_id, roles, scopes, expires_at … WHERE
-//     id = $1 through a pgxpool, on a table of 1,000,000 sessions with a
-//     primary key.
+// inflight=n keeps n operations in flight from n goroutines
+// (TOKENGATE_BENCH_INFLIGHT, default 1,2,8,32,128); the Redis pool has n
+// connections, the PostgreSQL pool min(n, 64).
 //
-// The map, ristretto and Redis hold 100,000 sessions. Every benchmark cycles
-// through 256 distinct tokens or random existing session ids. The parallel
-// variants use b.RunParallel with the default GOMAXPROCS goroutines, so a
-// network store is never asked for more than that many lookups at a time.
+// BenchmarkGrowth* show how costs grow: distinct tokens through the default
+// 64 MiB cache (1k to 10M), session table rows (1k to 10M), claims size
+// (200 B to 8 KiB, with ML-DSA signatures) and keys and issuers (1 to
+// 1,000).
 //
 // # Reading the numbers
 //
-// Besides ns/op, B/op and allocs/op, every benchmark reports
+// Besides ns/op (wall time per operation: latency at one in flight,
+// 1/throughput above), B/op and allocs/op, benchmarks report cpu-ns/op
+// (this process's CPU per operation, getrusage), store-cpu-ns/op (the CPU
+// the redis-server or postgres processes spent, from /proc: on a shared
+// host it includes other clients' work), req-bytes (the credential header a
+// client sends), pool (connection pool size) and hit-%.
 //
-//   - cpu-ns/op: CPU time (user + system, getrusage RUSAGE_SELF, all
-//     threads) this process spent per operation. For verification cpu-ns/op
-//     is about ns/op (serial) or ns/op × cores (parallel): the work is
-//     computation. For Redis and PostgreSQL ns/op is mostly waiting for the
-//     reply, while cpu-ns/op is the client's own work (encoding the
-//     command, the syscalls, decoding the reply); the server's CPU is not
-//     counted and comes on top. ns/op is what a request waits; cpu-ns/op is
-//     what it takes from the machine that serves it, and so what limits
-//     throughput per core.
-//   - req-bytes: the credential header the client sends with every request,
-//     "Authorization: Bearer <token>" against "Cookie: session=<id>".
-//
-// All timestamps are checked against a fixed clock, so results do not depend
-// on the date. Keys are generated once per process.
+// All timestamps are checked against a fixed clock (sessions.Now), so
+// results do not depend on the date. Keys are generated once per process.
 //
 // # Stores and reproducing
 //
-// Redis and PostgreSQL come from TOKENGATE_REDIS_URL (default
-// redis://127.0.0.1:6379/0) and TOKENGATE_PG_DSN (default
-// postgres://postgres@127.0.0.1:5432/test). A store that cannot be reached
-// skips its benchmarks and tests with a line saying how to start it; with
-// TOKENGATE_INTEGRATION=require it fails them instead. The first run creates
-// tokengate_bench.sessions (10-20 s, guarded by an advisory lock) and the
-// Redis keys tokengate:bench:v1:* (two-hour TTL); later runs check and reuse
-// them.
+// Redis and PostgreSQL come from TOKENGATE_REDIS_URL and TOKENGATE_PG_DSN
+// (defaults: the local services CI provides). A store that cannot be
+// reached skips its benchmarks, or fails them with
+// TOKENGATE_INTEGRATION=require. The first run fills the data sets (about
+// 5 s per million sessions in Redis, 20 s per million rows in PostgreSQL);
+// later runs check and reuse them.
 //
-//	go test -run '^$' -bench . -benchmem -count 10 ./bench/ > bench.txt
-//	benchstat bench.txt
-//
-// A quick smoke run: go test -run '^$' -bench . -benchtime=100x ./bench/.
+//	go run ./cmd/benchrun          # everything, into BENCHMARKS.md
+//	go test -run '^$' -bench 'JWT/alg=ES256' -count 10 ./bench/ | tee es256.txt
 package bench

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokengate/tokengate/bench/sessions"
 	"github.com/tokengate/tokengate/keyring"
 )
 
@@ -69,20 +70,22 @@ const (
 	DefaultDuration    = 10 * time.Second
 	DefaultTokens      = 1000
 	DefaultTimeout     = 5 * time.Second
-	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
-	DefaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test"
+	DefaultRedisURL    = sessions.DefaultRedisURL
+	DefaultPostgresDSN = sessions.DefaultPGDSN
 )
 
 // Config describes one run. The zero value of a field takes its default
 // where one is documented.
 type Config struct {
-	// Target is the target to start (default tokengate); ignored when URL
-	// is set.
+	// Target is the target to start (default tokengate). With URL set
+	// nothing is started, and a session target only says that the
+	// endpoint takes session cookies.
 	Target TargetKind
 	// URL is an already-running endpoint to load instead of starting a
 	// target. Its host must be loopback (see CheckLoopbackURL). Requests
-	// carry "Authorization: Bearer <token>"; the expected statuses assume
-	// the endpoint trusts the generated keys (see KeyDir).
+	// carry "Authorization: Bearer <token>" (or, with a session Target,
+	// "Cookie: session=<id>"); the expected statuses assume the endpoint
+	// trusts the generated keys (see KeyDir) or serves the session data set.
 	URL string
 	// Mode is Closed (default) or Open.
 	Mode Mode
@@ -96,11 +99,25 @@ type Config struct {
 	Duration time.Duration
 	// Requests, when > 0, bounds the number of requests as well.
 	Requests int64
+	// Warmup, when > 0, first sends closed-loop requests from every
+	// connection for this long, not measured: connections are open and
+	// the target warm when the measurement starts.
+	Warmup time.Duration
 	// Timeout bounds each request (default 5s).
 	Timeout time.Duration
 	// Tokens is the number of distinct tokens or sessions (default 1000);
 	// requests use them round robin, so it sets the cache hit ratio.
+	// Session ids are drawn uniformly from the session data set.
 	Tokens int
+	// TokenFile, when set, replaces the generated credentials: one token
+	// (or, for session targets, session id) per line, each expected to be
+	// accepted, sent in order and cycled. Minting many tokens (slow for
+	// RSA) then happens once, not in every run (see Workload.WriteFile).
+	TokenFile string
+	// Rows is the size of the session data set (default
+	// sessions.DefaultRows): the session targets serve it and session ids
+	// are drawn from it.
+	Rows int
 	// Algs is the algorithm mix of the tokens (default ES256 only).
 	Algs []AlgWeight
 	// Invalid and Expired are the fractions of tokens with a bad signature
@@ -114,6 +131,11 @@ type Config struct {
 	// and HMAC secrets (<kid>.secret), so an external sidecar can trust them.
 	// Default: a temporary directory removed after the run.
 	KeyDir string
+	// Mark, when set, is called with "start" just before the measurement
+	// (after the warm-up) and with "end" just after it, so that a caller
+	// can read what it measures outside (a server's CPU) over exactly the
+	// measured interval.
+	Mark func(event string)
 	// Progress, when not nil, receives a progress line once a second.
 	Progress io.Writer
 	// ProgressInterval overrides the one-second progress period.
@@ -126,10 +148,15 @@ func (c Config) withDefaults() (Config, error) {
 		c.Target = TargetTokengate
 	}
 	if c.URL != "" {
-		c.Target = ""
+		if !c.sessions() {
+			c.Target = ""
+		}
 		if _, err := CheckLoopbackURL(c.URL); err != nil {
 			return c, err
 		}
+	}
+	if c.Rows <= 0 {
+		c.Rows = sessions.DefaultRows
 	}
 	if c.Mode == "" {
 		c.Mode = Closed
@@ -174,7 +201,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Connections < 0 || c.Connections > 100000 {
 		errs = append(errs, fmt.Errorf("loadtest: connections %d out of range 1..100000", c.Connections))
 	}
-	if c.Duration < 0 || c.Timeout < 0 || c.Requests < 0 {
+	if c.Duration < 0 || c.Timeout < 0 || c.Requests < 0 || c.Warmup < 0 {
 		errs = append(errs, errors.New("loadtest: duration, timeout and requests must not be negative"))
 	}
 	if c.Tokens < 0 || c.Tokens > 10_000_000 {
@@ -182,6 +209,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Invalid < 0 || c.Expired < 0 || c.Invalid+c.Expired > 1 || math.IsNaN(c.Invalid+c.Expired) {
 		errs = append(errs, errors.New("loadtest: invalid and expired fractions must be >= 0 and sum to <= 1"))
+	}
+	if c.TokenFile != "" && c.Invalid+c.Expired > 0 {
+		errs = append(errs, errors.New("loadtest: a token file holds accepted credentials only: no invalid or expired fraction with it"))
+	}
+	if c.URL != "" && c.sessions() && c.Expired > 0 {
+		errs = append(errs, errors.New("loadtest: expired sessions exist only in a session target this tool starts: no expired fraction with a URL"))
 	}
 	for _, a := range c.Algs {
 		if _, err := keyring.ParseAlgorithm(string(a.Alg)); err != nil {
@@ -192,6 +225,11 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// sessions reports whether credentials are session cookies.
+func (c Config) sessions() bool {
+	return c.Target == TargetSessionRedis || c.Target == TargetSessionPostgres
 }
 
 func knownTarget(k TargetKind) bool {

@@ -186,7 +186,7 @@ func TestSessionTargets(t *testing.T) {
 				requireStore(t, "PostgreSQL", net.JoinHostPort(c.Host, itoa(int(c.Port))))
 			}
 			r := run(t, loadtest.Config{Target: kind, Connections: 8, Duration: 10 * time.Second, Requests: 500, Tokens: 50,
-				Invalid: 0.2, Expired: 0.1, RedisURL: redisURL, PostgresDSN: pgDSN})
+				Invalid: 0.2, Expired: 0.1, RedisURL: redisURL, PostgresDSN: pgDSN, Rows: 10_000})
 			want := map[string]int64{"200": 350, "401": 150}
 			if !reflect.DeepEqual(r.Status, want) || r.WrongAnswers != 0 || r.Errors.Total != 0 {
 				t.Errorf("status %v (want %v), wrong %d, errors %+v", r.Status, want, r.WrongAnswers, r.Errors)
@@ -332,5 +332,72 @@ func TestKeyDirReuse(t *testing.T) {
 	}
 	if want := map[string]int64{"200": 30, "401": 10}; !reflect.DeepEqual(r.Status, want) || r.WrongAnswers != 0 {
 		t.Errorf("status %v, want %v; wrong answers %d", r.Status, want, r.WrongAnswers)
+	}
+}
+
+// TestTokenFile mints tokens into a key directory and a token file once,
+// then loads the sidecar with the file: every token is accepted, and the
+// report counts the algorithms from the tokens' headers.
+func TestTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	c := loadtest.Config{Tokens: 20, KeyDir: dir, Algs: []loadtest.AlgWeight{{Alg: keyring.HS256, Weight: 1}, {Alg: keyring.ES256, Weight: 1}}}
+	w, err := loadtest.NewWorkload(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := dir + "/tokens.txt"
+	if err := w.WriteFile(file); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, loadtest.Config{Target: loadtest.TargetTokengate, TokenFile: file, KeyDir: dir, Requests: 100, Connections: 4})
+	if r.Status["200"] != 100 || r.WrongAnswers != 0 || r.Workload.Distinct != 20 {
+		t.Errorf("status %v, wrong %d, distinct %d", r.Status, r.WrongAnswers, r.Workload.Distinct)
+	}
+	if a := r.Workload.Algs; a["HS256"] != 10 || a["ES256"] != 10 {
+		t.Errorf("algs %v", a)
+	}
+	if _, err := loadtest.NewWorkload(loadtest.Config{TokenFile: file, Invalid: 0.5}); err == nil {
+		t.Error("a token file with an invalid fraction was accepted")
+	}
+}
+
+// TestSessionServerInOtherProcess starts a session target without a
+// workload, as `tokengate loadtest --serve` does for a generator in
+// another process, and loads it by URL with session ids drawn from the
+// data set: valid ones are answered 200 with the sidecar's headers,
+// unknown ones 401.
+func TestSessionServerInOtherProcess(t *testing.T) {
+	o, err := redis.ParseURL(envOr("TOKENGATE_REDIS_URL", loadtest.DefaultRedisURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireStore(t, "Redis", o.Addr)
+	ctx := context.Background()
+	tg, err := loadtest.StartTarget(ctx, loadtest.TargetSessionRedis, nil, loadtest.TargetOptions{Rows: 10_000, PoolSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.Close()
+	r := run(t, loadtest.Config{Target: loadtest.TargetSessionRedis, URL: tg.URL, Tokens: 40, Invalid: 0.25, Rows: 10_000, Requests: 200, Connections: 4})
+	if want := map[string]int64{"200": 150, "401": 50}; !reflect.DeepEqual(r.Status, want) || r.WrongAnswers != 0 {
+		t.Errorf("status %v (want %v), wrong %d, errors %+v", r.Status, want, r.WrongAnswers, r.Errors)
+	}
+	w, err := loadtest.NewWorkload(loadtest.Config{Target: loadtest.TargetSessionRedis, Tokens: 1, Rows: 10_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(tg.URL)
+	req.Header.SetCookie("session", w.Creds[0].Value)
+	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode() != 200 || !strings.HasPrefix(string(resp.Header.Peek("X-Auth-Subject")), "user-") || len(resp.Header.Peek("X-Auth-Scope")) == 0 {
+		t.Errorf("status %d, headers %s", resp.StatusCode(), resp.Header.String())
+	}
+	if _, err := loadtest.StartTarget(ctx, loadtest.TargetNoop, nil, loadtest.TargetOptions{Listen: "0.0.0.0:0"}); !errors.Is(err, loadtest.ErrNotLoopback) {
+		t.Errorf("listening on every interface: %v, want ErrNotLoopback", err)
 	}
 }

@@ -18,6 +18,9 @@ type Report struct {
 	Started     time.Time    `json:"started"`
 	// ElapsedSeconds runs from the first send to the last answer.
 	ElapsedSeconds float64 `json:"elapsed_s"`
+	// Warmup counts the requests of the warm-up (Config.Warmup), which are
+	// in no other figure.
+	Warmup int64 `json:"warmup_requests,omitempty"`
 	// Sent counts requests sent; Completed those answered with a status.
 	Sent      int64 `json:"sent"`
 	Completed int64 `json:"completed"`
@@ -28,6 +31,11 @@ type Report struct {
 	Unsent    int64 `json:"unsent,omitempty"`
 	// Throughput is Completed per elapsed second.
 	Throughput float64 `json:"throughput_rps"`
+	// GeneratorCPU is the CPU time this process (the generator, and a
+	// target it started itself) used during the load, from /proc (0 where
+	// there is none): a generator close to one core per elapsed second
+	// per core it may use is the bottleneck, not the target.
+	GeneratorCPU float64 `json:"generator_cpu_s,omitempty"`
 	// Status counts answers by status code; Expected counts requests by
 	// the status a correct target gives them (errors included).
 	Status   map[string]int64 `json:"status"`
@@ -54,6 +62,8 @@ type ReportConfig struct {
 	Requests    int64   `json:"requests,omitempty"`
 	Timeout     string  `json:"timeout"`
 	Tokens      int     `json:"tokens"`
+	TokenFile   string  `json:"token_file,omitempty"`
+	Rows        int     `json:"rows,omitempty"`
 	Algs        string  `json:"algs"`
 	Invalid     float64 `json:"invalid"`
 	Expired     float64 `json:"expired"`
@@ -103,7 +113,10 @@ func reportConfig(c Config, url string) ReportConfig {
 	rc := ReportConfig{
 		Target: string(c.Target), URL: url, Mode: string(c.Mode), Connections: c.Connections,
 		Duration: c.Duration.String(), Requests: c.Requests, Timeout: c.Timeout.String(),
-		Tokens: c.Tokens, Algs: FormatAlgMix(c.Algs), Invalid: c.Invalid, Expired: c.Expired,
+		Tokens: c.Tokens, TokenFile: c.TokenFile, Algs: FormatAlgMix(c.Algs), Invalid: c.Invalid, Expired: c.Expired,
+	}
+	if c.sessions() {
+		rc.Rows = c.Rows
 	}
 	if c.Target == "" {
 		rc.Target = "url"

@@ -9,13 +9,14 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
+
+	"github.com/tokengate/tokengate/internal/proccpu"
 )
 
 // Histogram range: 1 ns to 60 s at 3 significant digits; longer values are
@@ -108,7 +109,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	defer w.Close()
 	url := c.URL
 	if url == "" {
-		t, err := StartTarget(ctx, c.Target, w, TargetOptions{RedisURL: c.RedisURL, PostgresDSN: c.PostgresDSN, PoolSize: c.Connections})
+		t, err := StartTarget(ctx, c.Target, w, TargetOptions{RedisURL: c.RedisURL, PostgresDSN: c.PostgresDSN, PoolSize: c.Connections, Rows: c.Rows})
 		if err != nil {
 			return nil, err
 		}
@@ -164,7 +165,17 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 			total = min(total, c.Requests)
 		}
 	}
-	loadAvg := readLoadAvg()
+	// The measurement goes on from the credential after the warm-up's
+	// last, so a run whose credentials must all be new stays new.
+	var base int64
+	if c.Warmup > 0 {
+		base = warmup(ctx, c, w, url, hc)
+	}
+	loadAvg := proccpu.LoadAvg()
+	if c.Mark != nil {
+		c.Mark("start")
+	}
+	cpu0, cpuErr := proccpu.Self()
 	start := time.Now()
 	end := start.Add(c.Duration)
 	hardStop := end.Add(c.Timeout) // open loop: no new sends after this
@@ -204,7 +215,7 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 			} else if c.Requests > 0 && i >= c.Requests || !time.Now().Before(end) {
 				return
 			}
-			cr := &w.Creds[i%int64(len(w.Creds))]
+			cr := &w.Creds[(base+i)%int64(len(w.Creds))]
 			if w.Sessions {
 				req.Header.SetCookieBytesKV(cookieSession, cr.hdrValue)
 			} else {
@@ -232,12 +243,19 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if c.Mark != nil {
+		c.Mark("end")
+	}
 	close(stopProgress)
 	progressDone.Wait()
 
 	r := buildReport(c, w, url, start, elapsed, recs)
+	if cpu1, err := proccpu.Self(); err == nil && cpuErr == nil {
+		r.GeneratorCPU = (cpu1 - cpu0).Seconds()
+	}
 	r.Environment.LoadAvg = loadAvg
 	r.Sent = sent.Load()
+	r.Warmup = base
 	if open {
 		r.Scheduled = total
 		r.Unsent = total - r.Sent
@@ -249,6 +267,33 @@ func Load(ctx context.Context, c Config, w *Workload, url string) (*Report, erro
 }
 
 var hdrAuthorization = []byte("Authorization")
+
+// warmup sends closed-loop requests from c.Connections workers for
+// c.Warmup, forgets their results and returns how many it sent.
+func warmup(ctx context.Context, c Config, w *Workload, url string, hc *fasthttp.HostClient) int64 {
+	end := time.Now().Add(c.Warmup)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range c.Connections {
+		wg.Go(func() {
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI(url)
+			for ctx.Err() == nil && time.Now().Before(end) {
+				cr := &w.Creds[(next.Add(1)-1)%int64(len(w.Creds))]
+				if w.Sessions {
+					req.Header.SetCookieBytesKV(cookieSession, cr.hdrValue)
+				} else {
+					req.Header.SetBytesKV(hdrAuthorization, cr.hdrValue)
+				}
+				_ = hc.DoTimeout(req, resp, c.Timeout)
+			}
+		})
+	}
+	wg.Wait()
+	return next.Load()
+}
 
 // merged returns the union of the workers' latency histograms and their
 // error count.
@@ -284,7 +329,7 @@ func progress(c Config, start time.Time, sent *atomic.Int64, recs []*recorder, s
 			rps := float64(n-lastN) / now.Sub(lastT).Seconds()
 			lastN, lastT = n, now
 			line := fmt.Sprintf("%6.1fs  sent %d  %.0f rps  p99 %s  errors %d",
-				now.Sub(start).Seconds(), n, rps, fmtMicros(float64(h.ValueAtQuantile(99))/1e3), errs)
+				now.Sub(start).Seconds(), n, rps, FormatMicros(float64(h.ValueAtQuantile(99))/1e3), errs)
 			if inPlace {
 				fmt.Fprint(c.Progress, "\r\033[K"+line)
 			} else {
@@ -292,19 +337,6 @@ func progress(c Config, start time.Time, sent *atomic.Int64, recs []*recorder, s
 			}
 		}
 	}
-}
-
-// readLoadAvg returns the 1, 5 and 15 minute load averages, or "".
-func readLoadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func isTerminal(w io.Writer) bool {
@@ -316,14 +348,18 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func fmtMicros(us float64) string {
+// FormatMicros formats a duration in microseconds for people: "7.3 µs",
+// "412 µs", "1.25 ms", "2.03 s".
+func FormatMicros(us float64) string {
 	switch {
 	case us >= 1e6:
-		return strconv.FormatFloat(us/1e6, 'f', 2, 64) + "s"
+		return strconv.FormatFloat(us/1e6, 'f', 2, 64) + " s"
 	case us >= 1e3:
-		return strconv.FormatFloat(us/1e3, 'f', 2, 64) + "ms"
+		return strconv.FormatFloat(us/1e3, 'f', 2, 64) + " ms"
+	case us >= 10:
+		return strconv.FormatFloat(us, 'f', 0, 64) + " µs"
 	default:
-		return strconv.FormatFloat(us, 'f', 0, 64) + "µs"
+		return strconv.FormatFloat(us, 'f', 1, 64) + " µs"
 	}
 }
 

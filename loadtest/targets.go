@@ -2,20 +2,16 @@ package loadtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
+	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
+	"github.com/tokengate/tokengate/bench/sessions"
 	"github.com/tokengate/tokengate/gate"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/sidecar"
@@ -30,6 +26,12 @@ type TargetOptions struct {
 	// PoolSize is the store connection pool size (default 32): match it to
 	// the load generator's connections so no request waits for a pool slot.
 	PoolSize int
+	// Rows is the size of the session data set the session targets serve
+	// (default sessions.DefaultRows; see package bench/sessions).
+	Rows int
+	// Listen is the address to listen on (default 127.0.0.1:0, a free
+	// port); it must be loopback.
+	Listen string
 }
 
 // Target is a server the tool started on a free 127.0.0.1 port. Close
@@ -45,10 +47,12 @@ type Target struct {
 	cleanup []func() error
 }
 
-// StartTarget starts a target of the given kind on 127.0.0.1 and a free
-// port. The tokengate target trusts w's keys; the session targets store
-// w's sessions (valid and expired ones; invalid ids are left unknown) and
-// need w built for that kind.
+// StartTarget starts a target of the given kind on o.Listen (default
+// 127.0.0.1 and a free port). The tokengate target trusts w's keys. The
+// session targets serve the shared session data set of o.Rows sessions
+// (bench/sessions: filled once, kept between runs) and, for the run, w's
+// expired sessions; w may be nil for them and for noop (a server whose
+// load comes from another process).
 func StartTarget(ctx context.Context, kind TargetKind, w *Workload, o TargetOptions) (*Target, error) {
 	if o.RedisURL == "" {
 		o.RedisURL = DefaultRedisURL
@@ -58,6 +62,15 @@ func StartTarget(ctx context.Context, kind TargetKind, w *Workload, o TargetOpti
 	}
 	if o.PoolSize <= 0 {
 		o.PoolSize = DefaultConnections
+	}
+	if o.Rows <= 0 {
+		o.Rows = sessions.DefaultRows
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	if host, _, err := net.SplitHostPort(o.Listen); err != nil || !IsLoopbackHost(host) {
+		return nil, fmt.Errorf("%w: listen address %q", ErrNotLoopback, o.Listen)
 	}
 	t := &Target{Kind: kind, done: make(chan error, 1)}
 	var handler fasthttp.RequestHandler
@@ -81,7 +94,7 @@ func StartTarget(ctx context.Context, kind TargetKind, w *Workload, o TargetOpti
 			return nil, err
 		}
 	case TargetSessionRedis, TargetSessionPostgres:
-		if w == nil || !w.Sessions {
+		if w != nil && !w.Sessions {
 			return nil, fmt.Errorf("loadtest: the %s target needs a session workload", kind)
 		}
 		var err error
@@ -98,7 +111,7 @@ func StartTarget(ctx context.Context, kind TargetKind, w *Workload, o TargetOpti
 		return nil, fmt.Errorf("loadtest: unknown target %q (%s)", kind, targetList())
 	}
 
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		t.runCleanup()
 		return nil, err
@@ -153,174 +166,98 @@ func (t *Target) runCleanup() error {
 	return errors.Join(errs...)
 }
 
-func runID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 var cookieSession = []byte("session")
 
-// redisSessions stores "<prefix><id>" = expiry in unix seconds for the
-// valid and expired sessions; the handler GETs the cookie's id.
-func (t *Target) redisSessions(ctx context.Context, w *Workload, o TargetOptions) (fasthttp.RequestHandler, error) {
-	opt, err := redis.ParseURL(o.RedisURL)
-	if err != nil {
-		return nil, fmt.Errorf("loadtest: redis URL: %w", err)
-	}
-	opt.PoolSize = o.PoolSize
-	opt.MinIdleConns = min(o.PoolSize, 64)
-	rdb := redis.NewClient(opt)
-	t.cleanup = append(t.cleanup, rdb.Close)
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		return nil, fmt.Errorf("loadtest: redis %s: %w", opt.Addr, err)
-	}
-	prefix := "tokengate:loadtest:" + runID() + ":session:"
-	var keys []string
-	pipe := rdb.Pipeline()
-	for _, c := range w.Creds {
-		if c.Kind == KindInvalid {
-			continue
-		}
-		keys = append(keys, prefix+c.Value)
-		// A TTL as a safety net should Close never run.
-		pipe.Set(ctx, prefix+c.Value, strconv.FormatInt(c.Expires.Unix(), 10), 2*time.Hour)
-		if pipe.Len() >= 1000 {
-			if _, err := pipe.Exec(ctx); err != nil {
-				return nil, fmt.Errorf("loadtest: redis fill: %w", err)
-			}
-		}
-	}
-	if pipe.Len() > 0 {
-		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, fmt.Errorf("loadtest: redis fill: %w", err)
-		}
-	}
-	t.cleanup = append(t.cleanup, func() error {
-		for ks := range chunk(keys, 1000) {
-			if err := rdb.Del(context.Background(), ks...).Err(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+// sessionState is one request's scratch for the session check.
+type sessionState struct {
+	r   sessions.Record
+	out sessions.Rendered
+}
+
+var sessionStates = sync.Pool{New: func() any { return new(sessionState) }}
+
+// sessionHandler answers like the sidecar, for a session cookie: look the
+// id up, check the expiry at the data set's fixed clock, set the headers
+// the sidecar would (sessions.Check), 200; an unknown or expired session
+// 401; a store error 503 (fail closed).
+func sessionHandler(store sessions.Store) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		id := ctx.Request.Header.CookieBytes(cookieSession)
 		if len(id) == 0 {
 			ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 			return
 		}
-		v, err := rdb.Get(ctx, prefix+string(id)).Result()
+		st := sessionStates.Get().(*sessionState)
+		defer sessionStates.Put(st)
+		err := sessions.Check(ctx, store, string(id), sessions.Now, &st.r, &st.out)
 		switch {
-		case errors.Is(err, redis.Nil):
+		case errors.Is(err, sessions.ErrNotFound), errors.Is(err, sessions.ErrExpired):
 			ctx.SetStatusCode(fasthttp.StatusUnauthorized)
-			return
 		case err != nil:
-			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable) // fail closed
-			return
-		}
-		exp, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || time.Now().Unix() >= exp {
-			ctx.SetStatusCode(fasthttp.StatusUnauthorized)
-			return
-		}
-		ctx.SetStatusCode(fasthttp.StatusOK)
-	}, nil
-}
-
-func chunk(s []string, n int) func(yield func([]string) bool) {
-	return func(yield func([]string) bool) {
-		for len(s) > 0 {
-			k := min(n, len(s))
-			if !yield(s[:k]) {
-				return
+			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+		default:
+			for _, h := range st.out.Headers {
+				ctx.Response.Header.SetBytesKV(h.Name, h.Value)
 			}
-			s = s[k:]
+			ctx.SetStatusCode(fasthttp.StatusOK)
 		}
 	}
 }
 
-// postgresSessions creates a per-run table (id text primary key, user_id,
-// expires_at), copies the valid and expired sessions in, and answers with
-// a prepared SELECT by primary key on every request.
-func (t *Target) postgresSessions(ctx context.Context, w *Workload, o TargetOptions) (fasthttp.RequestHandler, error) {
-	pcfg, err := pgxpool.ParseConfig(o.PostgresDSN)
-	if err != nil {
-		return nil, fmt.Errorf("loadtest: postgres DSN: %w", err)
+// expiredRecords returns the records of w's expired sessions, which the
+// session targets store for the run (the data set holds only valid ones).
+func expiredRecords(w *Workload) map[string]*sessions.Record {
+	m := map[string]*sessions.Record{}
+	if w == nil {
+		return m
 	}
-	table := "tokengate_loadtest_sessions_" + runID()
-	const stmt = "loadtest_session_lookup"
-	query := "SELECT user_id, expires_at FROM " + table + " WHERE id = $1"
-	pcfg.MaxConns = int32(o.PoolSize)
-	pcfg.MinConns = int32(min(o.PoolSize, 64))
-	pcfg.ConnConfig.ConnectTimeout = 3 * time.Second
-
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	setup, err := pgx.ConnectConfig(cctx, pcfg.ConnConfig.Copy())
-	if err != nil {
-		return nil, fmt.Errorf("loadtest: postgres: %w", err)
-	}
-	defer setup.Close(context.Background())
-	if _, err := setup.Exec(cctx, "CREATE UNLOGGED TABLE "+table+" (id text PRIMARY KEY, user_id text NOT NULL, expires_at timestamptz NOT NULL)"); err != nil {
-		return nil, fmt.Errorf("loadtest: postgres create table: %w", err)
-	}
-	t.cleanup = append(t.cleanup, func() error {
-		c, err := pgx.ConnectConfig(context.Background(), pcfg.ConnConfig.Copy())
-		if err != nil {
-			return err
-		}
-		defer c.Close(context.Background())
-		_, err = c.Exec(context.Background(), "DROP TABLE IF EXISTS "+table)
-		return err
-	})
-	var rows [][]any
 	for i, c := range w.Creds {
-		if c.Kind != KindInvalid {
-			rows = append(rows, []any{c.Value, "user-" + strconv.Itoa(i), c.Expires})
+		if c.Kind == KindExpired {
+			r := sessions.For(i)
+			r.ExpiresAt = c.Expires.Unix()
+			r.CreatedAt = r.ExpiresAt - 24*3600
+			m[c.Value] = &r
 		}
 	}
-	if _, err := setup.CopyFrom(cctx, pgx.Identifier{table}, []string{"id", "user_id", "expires_at"}, pgx.CopyFromRows(rows)); err != nil {
-		return nil, fmt.Errorf("loadtest: postgres fill: %w", err)
-	}
-	if _, err := setup.Exec(cctx, "ANALYZE "+table); err != nil {
-		return nil, fmt.Errorf("loadtest: postgres analyze: %w", err)
-	}
-	pcfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Prepare(ctx, stmt, query)
-		return err
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	return m
+}
+
+// redisSessions serves the shared session data set (sessions.EnsureRedis)
+// plus w's expired sessions, stored for the run and deleted by Close.
+func (t *Target) redisSessions(ctx context.Context, w *Workload, o TargetOptions) (fasthttp.RequestHandler, error) {
+	rdb, err := sessions.OpenRedis(ctx, o.RedisURL, o.Rows, o.PoolSize)
 	if err != nil {
-		return nil, fmt.Errorf("loadtest: postgres pool: %w", err)
+		return nil, fmt.Errorf("loadtest: %w", err)
+	}
+	t.cleanup = append(t.cleanup, rdb.Close)
+	var ids []string
+	for id, r := range expiredRecords(w) {
+		if err := sessions.PutRedis(ctx, rdb, id, r, 2*time.Hour); err != nil { // the TTL is a safety net should Close never run
+			return nil, fmt.Errorf("loadtest: redis: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	t.cleanup = append(t.cleanup, func() error { return sessions.DeleteRedis(context.Background(), rdb, ids...) })
+	return sessionHandler(sessions.Redis{C: rdb}), nil
+}
+
+// postgresSessions serves the shared session table (sessions.EnsureTable)
+// plus w's expired sessions, inserted for the run and deleted by Close.
+func (t *Target) postgresSessions(ctx context.Context, w *Workload, o TargetOptions) (fasthttp.RequestHandler, error) {
+	pool, err := sessions.OpenPostgres(ctx, o.PostgresDSN, o.Rows, o.PoolSize)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: %w", err)
 	}
 	t.cleanup = append(t.cleanup, func() error { pool.Close(); return nil })
-	if err := pool.Ping(cctx); err != nil {
-		return nil, fmt.Errorf("loadtest: postgres: %w", err)
+	var ids []string
+	for id, r := range expiredRecords(w) {
+		if err := sessions.PutPG(ctx, pool, o.Rows, id, r); err != nil {
+			return nil, fmt.Errorf("loadtest: postgres: %w", err)
+		}
+		ids = append(ids, id)
 	}
-	return func(ctx *fasthttp.RequestCtx) {
-		id := ctx.Request.Header.CookieBytes(cookieSession)
-		if len(id) == 0 {
-			ctx.SetStatusCode(fasthttp.StatusUnauthorized)
-			return
-		}
-		var user string
-		var exp time.Time
-		err := pool.QueryRow(ctx, stmt, string(id)).Scan(&user, &exp)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			ctx.SetStatusCode(fasthttp.StatusUnauthorized)
-			return
-		case err != nil:
-			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable) // fail closed
-			return
-		}
-		if !time.Now().Before(exp) {
-			ctx.SetStatusCode(fasthttp.StatusUnauthorized)
-			return
-		}
-		ctx.SetStatusCode(fasthttp.StatusOK)
-	}, nil
+	if len(ids) > 0 {
+		t.cleanup = append(t.cleanup, func() error { return sessions.DeletePG(context.Background(), pool, o.Rows, ids...) })
+	}
+	return sessionHandler(sessions.NewPostgreSQL(pool)), nil
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokengate/tokengate/bench/sessions"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/signer"
 )
@@ -55,15 +56,27 @@ type Workload struct {
 
 const loadtestIssuer = "https://loadtest.tokengate.invalid"
 
-// NewWorkload mints c.Tokens credentials with c's mix: session ids when
-// c.Target is a session target, else tokens signed with one freshly
-// generated key per algorithm.
+// NewWorkload reads c.TokenFile, or mints c.Tokens credentials with c's
+// mix: session ids when c.Target is a session target (valid ones drawn
+// uniformly from the session data set, invalid ones random, expired ones
+// random and stored by the target for the run), else tokens signed with
+// one freshly generated key per algorithm.
 func NewWorkload(c Config) (*Workload, error) {
 	c, err := c.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	w := &Workload{Sessions: c.Target == TargetSessionRedis || c.Target == TargetSessionPostgres}
+	w := &Workload{Sessions: c.sessions()}
+	if c.TokenFile != "" {
+		if err := w.readFile(c.TokenFile); err != nil {
+			return nil, err
+		}
+		if c.KeyDir != "" && !w.Sessions {
+			w.KeyDir = c.KeyDir
+			w.Sources, err = sourcesIn(c.KeyDir)
+		}
+		return w, err
+	}
 	n := c.Tokens
 	rng := mrand.New(mrand.NewPCG(0x746f6b656e, 0x67617465)) // reproducible mixes
 	kinds := make([]string, n)
@@ -96,10 +109,21 @@ func NewWorkload(c Config) (*Workload, error) {
 	}
 	if w.Sessions {
 		for i := range w.Creds {
-			var b [16]byte
-			_, _ = rand.Read(b[:])
-			w.Creds[i].Value = base64.RawURLEncoding.EncodeToString(b[:])
-			w.Creds[i].hdrValue = []byte(w.Creds[i].Value) // the cookie value
+			cr := &w.Creds[i]
+			if cr.Kind == KindValid {
+				k := rng.IntN(c.Rows)
+				cr.Value = sessions.ID(k)
+				cr.Expires = time.Unix(sessions.For(k).ExpiresAt, 0)
+			} else {
+				var b [32]byte
+				_, _ = rand.Read(b[:])
+				cr.Value = base64.RawURLEncoding.EncodeToString(b[:])
+				if cr.Kind == KindExpired {
+					// Sessions are checked at the data set's fixed clock.
+					cr.Expires = sessions.Now.Add(-time.Hour).Truncate(time.Second)
+				}
+			}
+			cr.hdrValue = []byte(cr.Value) // the cookie value
 		}
 		return w, nil
 	}
@@ -280,6 +304,92 @@ func tamper(tok string) string {
 		b[i] = 'A'
 	}
 	return string(b)
+}
+
+// readFile reads one accepted credential per line; blank lines are
+// skipped.
+func (w *Workload) readFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("loadtest: token file: %w", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		v := strings.TrimSpace(line)
+		if v == "" {
+			continue
+		}
+		cr := Credential{Kind: KindValid, Value: v, Expected: 200, hdrValue: []byte(v)}
+		if !w.Sessions {
+			cr.hdrValue = []byte("Bearer " + v)
+			cr.Alg = headerAlg(v)
+		}
+		w.Creds = append(w.Creds, cr)
+	}
+	if len(w.Creds) == 0 {
+		return fmt.Errorf("loadtest: token file %s holds no credentials", path)
+	}
+	return nil
+}
+
+// sourcesIn returns the keyring sources of a key directory written by an
+// earlier run (KeyDir): its public keys and HMAC secrets.
+func sourcesIn(dir string) ([]keyring.Source, error) {
+	var out []keyring.Source
+	secrets, err := filepath.Glob(filepath.Join(dir, "loadtest-*.secret"))
+	if err != nil {
+		return nil, err
+	}
+	for _, path := range secrets {
+		kid := strings.TrimSuffix(filepath.Base(path), ".secret")
+		alg, err := keyring.ParseAlgorithm(strings.ToUpper(strings.TrimPrefix(kid, "loadtest-")))
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: %s: %w", path, err)
+		}
+		out = append(out, keyring.Source{Path: path, Secret: true, Encoding: keyring.SecretBase64URL, Alg: alg, ID: kid})
+	}
+	if jwks := filepath.Join(dir, "keys.jwks.json"); fileExists(jwks) {
+		out = append(out, keyring.Source{Path: jwks})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("loadtest: no keys in %s", dir)
+	}
+	return out, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// headerAlg reads a compact JWS's "alg", for the report ("" when it
+// cannot).
+func headerAlg(tok string) keyring.Algorithm {
+	h, _, _ := strings.Cut(tok, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return ""
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(b, &hdr) != nil {
+		return ""
+	}
+	return keyring.Algorithm(hdr.Alg)
+}
+
+// WriteFile writes the credentials' values, one per line, for
+// Config.TokenFile. Only accepted credentials make sense there.
+func (w *Workload) WriteFile(path string) error {
+	var b strings.Builder
+	for _, c := range w.Creds {
+		if c.Kind != KindValid {
+			return errors.New("loadtest: a token file holds accepted credentials only")
+		}
+		b.WriteString(c.Value)
+		b.WriteByte('\n')
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
 // Counts returns the number of credentials of each kind.

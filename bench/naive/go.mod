@@ -1,0 +1,5 @@
+module github.com/tokengate/tokengate/bench/naive
+
+go 1.26.0
+
+require github.com/golang-jwt/jwt/v5 v5.3.1
