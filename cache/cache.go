@@ -87,6 +87,15 @@ type Config struct {
 	// 10 × MaxBytes / 512, at least 1024.
 	NumCounters int64
 
+	// SecondUse makes Set store a token only when it is offered a second
+	// time: the first offer is remembered in a doorkeeper (one hash slot
+	// per entry the budget holds) and nothing else is done. A token used
+	// once then costs no entry, no copy and no work for ristretto's
+	// writer; a token used twice is verified twice. The doorkeeper
+	// remembers roughly as many recent tokens as the cache can hold, so a
+	// token offered again after that many others counts as new.
+	SecondUse bool
+
 	// keyToHash replaces keyToHash, the pair of hashes (key, conflict)
 	// ristretto indexes entries by. Only tests set it (export_test.go),
 	// to force collisions; it is unexported so that no configuration can
@@ -138,6 +147,12 @@ type Cache[V any] struct {
 	// cache-line padding showed no measurable gain on 2 cores.
 	hits, negHits, misses                       atomic.Uint64
 	sets, dropped, skipped, rejected, evictions atomic.Uint64
+	deferred                                    atomic.Uint64
+
+	// doorkeeper holds, per slot, the hash of the last token offered
+	// once (Config.SecondUse); nil when off.
+	doorkeeper []atomic.Uint64
+	doorMask   uint64
 }
 
 // New returns a Cache storing values of type V. size reports the bytes a
@@ -190,7 +205,28 @@ func New[V any](cfg Config, size func(V) int) (*Cache[V], error) {
 		return nil, errors.Join(errors.New("cache: ristretto"), err)
 	}
 	c.rc = rc
+	if cfg.SecondUse {
+		n := uint64(1024)
+		for n < uint64(cfg.MaxBytes/avgEntryBytes) {
+			n <<= 1
+		}
+		c.doorkeeper, c.doorMask = make([]atomic.Uint64, n), n-1
+	}
 	return c, nil
+}
+
+// firstOffer reports whether token is offered for the first time (as far
+// as the doorkeeper remembers), and remembers it if so. Two tokens sharing
+// a slot push each other out: each is then stored on a later offer, never
+// served for the other (a hit compares the whole token).
+func (c *Cache[V]) firstOffer(token []byte) bool {
+	h := z.MemHash(token) | 1 // never 0, the empty slot
+	slot := &c.doorkeeper[h&c.doorMask]
+	if slot.Load() == h {
+		return false
+	}
+	slot.Store(h)
+	return true
 }
 
 // keyToHash indexes entries by the runtime's memhash (AES-based where the
@@ -270,10 +306,15 @@ func (c *Cache[V]) serve(e *entry[V], now time.Time) (Entry[V], bool) {
 // Set offers a successful result for token, verified under generation,
 // valid until expiry (the token's exp, or earlier). The token bytes are
 // copied; v is stored as is and must not be mutated afterwards. Set reports
-// false if the entry was not stored: already expired, dropped under write
+// false if the entry was not stored: a first offer under
+// Config.SecondUse (only remembered), already expired, dropped under write
 // contention, or the cache is closed. True means the entry was handed to
 // ristretto, whose admission policy may still reject it.
 func (c *Cache[V]) Set(token []byte, generation uint64, expiry time.Time, v V) bool {
+	if c.doorkeeper != nil && c.firstOffer(token) {
+		c.deferred.Add(1)
+		return false
+	}
 	return c.set(token, entry[V]{gen: generation, expiry: expiry, value: v}, int64(c.size(v)))
 }
 
@@ -324,6 +365,7 @@ type Stats struct {
 	Sets     uint64 // Set/SetNegative calls handed to ristretto
 	Dropped  uint64 // Sets ristretto dropped under write contention (buffer full)
 	Skipped  uint64 // Sets not attempted: already expired, negative caching off, nil err
+	Deferred uint64 // first offers only remembered (Config.SecondUse)
 	Rejected uint64 // entries refused by the admission policy (or larger than MaxBytes)
 
 	Evictions uint64 // entries removed for room, by ristretto's TTL sweep, or by Clear
@@ -342,6 +384,7 @@ func (c *Cache[V]) Stats() Stats {
 		Sets:         c.sets.Load(),
 		Dropped:      c.dropped.Load(),
 		Skipped:      c.skipped.Load(),
+		Deferred:     c.deferred.Load(),
 		Rejected:     c.rejected.Load(),
 		Evictions:    c.evictions.Load(),
 		BytesInUse:   c.maxBytes - c.rc.RemainingCost(),

@@ -315,8 +315,9 @@ type Paths struct {
 
 // Cache sizes the verified-token cache.
 type Cache struct {
-	MaxSize     Size          `mapstructure:"max_size"`
-	NegativeTTL time.Duration `mapstructure:"negative_ttl"`
+	MaxSize       Size          `mapstructure:"max_size"`
+	NegativeTTL   time.Duration `mapstructure:"negative_ttl"`
+	AdmitFirstUse bool          `mapstructure:"admit_first_use"`
 }
 
 // Log configures the process logger.

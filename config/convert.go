@@ -156,8 +156,9 @@ func (c *Config) Gate() gate.Config {
 		MaxHeaderValue:       int(c.Headers.MaxValueLength),
 		AllowASCIILookalikes: c.Paths.AllowASCIILookalikes,
 		Cache: gate.CacheConfig{
-			MaxBytes:    int64(c.Cache.MaxSize),
-			NegativeTTL: c.Cache.NegativeTTL,
+			MaxBytes:      int64(c.Cache.MaxSize),
+			NegativeTTL:   c.Cache.NegativeTTL,
+			AdmitFirstUse: c.Cache.AdmitFirstUse,
 		},
 	}
 	for _, h := range c.Headers.Claims {

@@ -1,6 +1,7 @@
 package gate_test
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/tokengate/tokengate/gate"
@@ -83,6 +84,7 @@ func benchCheck(b *testing.B, g *gate.Gate, tok string, hit bool) {
 	}
 	if hit {
 		run()
+		run() // stored on its second sighting
 		g.WaitCache()
 	}
 	b.ReportAllocs()
@@ -91,5 +93,44 @@ func benchCheck(b *testing.B, g *gate.Gate, tok string, hit bool) {
 	}
 	if hit && d.Cache != gate.CacheHit {
 		b.Fatal("not served from the cache")
+	}
+}
+
+// BenchmarkCheckNewTokens times what every request with a token never
+// seen before costs with the cache on (verify, render, offer to the
+// cache) next to the same with the cache off: the price of storing
+// entries that may never be hit.
+func BenchmarkCheckNewTokens(b *testing.B) {
+	const n = 1 << 16
+	toks := make([][]byte, n)
+	s, err := signer.New(keyring.HS256, hsSecret, "hs")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range toks {
+		toks[i] = []byte("Bearer " + sign(b, s, map[string]any{"jti": strconv.Itoa(i)}))
+	}
+	for _, mb := range []int64{0, 64 << 20} {
+		name := "cache-off"
+		if mb > 0 {
+			name = "cache-on"
+		}
+		b.Run(name+"-HS256", func(b *testing.B) {
+			e := newEnv(b, func(c *gate.Config) { c.Cache.MaxBytes = mb })
+			gr, d := gate.AcquireRequest(), gate.AcquireDecision()
+			method, target := []byte("GET"), []byte("/orders/7")
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				gr.Reset()
+				gr.Method, gr.Target = method, target
+				gr.AddAuthorization(toks[i%n])
+				i++
+				e.g.Check(gr, testNow, d)
+				if !d.Allow {
+					b.Fatal(d.Reason)
+				}
+			}
+		})
 	}
 }

@@ -119,6 +119,12 @@ type CacheConfig struct {
 	MaxBytes int64
 	// NegativeTTL caches bad signatures this long; 0 disables.
 	NegativeTTL time.Duration
+	// AdmitFirstUse stores a verified token the first time it is seen.
+	// By default a token is stored when it is seen a second time (a
+	// doorkeeper remembers first sightings): tokens used once then cost
+	// no cache entry, at the price of a second verification for tokens
+	// used again.
+	AdmitFirstUse bool
 }
 
 // DefaultConfig is the configuration used when nothing is set.

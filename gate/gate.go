@@ -229,6 +229,7 @@ func (g *Gate) build(cfg Config, vopts verifier.Options) (*state, error) {
 			MaxBytes:    cfg.Cache.MaxBytes,
 			NegativeTTL: cfg.Cache.NegativeTTL,
 			Now:         vopts.Now,
+			SecondUse:   !cfg.Cache.AdmitFirstUse,
 		}, func(t *Token) int { return t.size })
 		if err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package gate
 import (
 	"encoding/base64"
 	"sync"
+	"unsafe"
 
 	"github.com/tokengate/tokengate/verifier"
 )
@@ -16,12 +17,17 @@ type headerMapping struct {
 
 // scratch is a per-call buffer for rendering and decryption.
 type scratch struct {
-	buf   []byte
-	ends  []int
+	buf   []byte   // every byte the Token keeps, before its one copy
+	names [][]byte // header names, parallel to ends
+	ends  []int    // where each header value ends in buf
+	strs  []span   // scopes, then claim values, in buf
 	plain []byte
 }
 
-var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 512)} }}
+// span locates bytes in scratch.buf (and then in the Token's arena).
+type span struct{ start, end int }
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 1024)} }}
 
 func acquireScratch() *scratch { return scratchPool.Get().(*scratch) }
 
@@ -29,20 +35,89 @@ func releaseScratch(sc *scratch) {
 	if cap(sc.buf) > 64<<10 || cap(sc.plain) > 64<<10 {
 		return // one huge token does not pin memory in the pool
 	}
-	sc.buf, sc.ends, sc.plain = sc.buf[:0], sc.ends[:0], sc.plain[:0]
+	clear(sc.names) // do not keep header names of an old state alive
+	sc.buf, sc.names, sc.ends, sc.strs, sc.plain = sc.buf[:0], sc.names[:0], sc.ends[:0], sc.strs[:0], sc.plain[:0]
 	scratchPool.Put(sc)
 }
 
 // newToken renders what a verified token contributes to decisions: the
 // header values (each written exactly, or the token is refused), what
 // route and revocation rules read, and facts for logs. It runs on a cache
-// miss only. The header values are rendered into a pooled buffer and
-// copied once into the Token.
+// miss only. Everything is rendered into a pooled buffer first, then
+// copied into one arena the Token's byte slices and strings share: a
+// handful of allocations per token, whatever the number of headers,
+// scopes and claim values.
 func (st *state) newToken(r *verifier.Result, keepClaims bool) (*Token, error) {
 	sc := acquireScratch()
 	defer releaseScratch(sc)
-	t := &Token{alg: r.Alg()}
-	names := make([][]byte, 0, len(st.headers)+3)
+	if err := st.renderHeaders(sc, r); err != nil {
+		return nil, err
+	}
+	nHeaders := len(sc.ends)
+	iss, sub, jti := sc.add(r.Issuer()), sc.add(r.Subject()), sc.add(r.ID())
+	var payload span
+	if keepClaims {
+		payload = sc.add(r.Payload())
+	}
+	for _, s := range r.Scopes() {
+		sc.strs = append(sc.strs, sc.add(s))
+	}
+	nScopes := len(sc.strs)
+	// What claim rules read: per path, a run of sc.strs; claimEnds[i]
+	// ends path i's run.
+	claimEnds := make([]int, 0, 8)
+	for _, p := range st.claimPaths {
+		sc.addClaimStrings(r, p)
+		claimEnds = append(claimEnds, len(sc.strs))
+	}
+
+	arena := make([]byte, len(sc.buf))
+	copy(arena, sc.buf)
+	bytesAt := func(sp span) []byte {
+		if sp.end == sp.start {
+			return nil
+		}
+		return arena[sp.start:sp.end:sp.end]
+	}
+	t := &Token{alg: r.Alg(), iss: bytesAt(iss), sub: bytesAt(sub), jti: bytesAt(jti), payload: bytesAt(payload)}
+	if k := r.Key(); k != nil {
+		t.kid, t.client = k.ID(), k.Client()
+	}
+	t.iat, t.hasIat = r.IssuedAtSeconds()
+	if exp, ok := r.Expiry(); ok {
+		t.exp, t.hasExp = float64(exp.UnixNano())/1e9, true
+	}
+	t.headers = make([]Header, nHeaders)
+	start := 0
+	for i, end := range sc.ends {
+		t.headers[i] = Header{Name: sc.names[i], Value: arena[start:end:end]}
+		start = end
+	}
+	if len(sc.strs) > 0 {
+		strs := make([]string, len(sc.strs))
+		for i, sp := range sc.strs {
+			// The arena is never written again: a string may share it.
+			strs[i] = unsafe.String(unsafe.SliceData(arena[sp.start:]), sp.end-sp.start)
+		}
+		t.scopes = strs[:nScopes:nScopes]
+		if len(st.claimPaths) > 0 {
+			t.claimValues = make([][]string, len(st.claimPaths))
+			from := nScopes
+			for i, end := range claimEnds {
+				t.claimValues[i] = strs[from:end:end]
+				from = end
+			}
+		}
+	} else if len(st.claimPaths) > 0 {
+		t.claimValues = make([][]string, len(st.claimPaths))
+	}
+	t.size = t.cost(len(arena), len(sc.strs))
+	return t, nil
+}
+
+// renderHeaders renders every configured header of r into sc: values in
+// sc.buf, ended by sc.ends, named by sc.names.
+func (st *state) renderHeaders(sc *scratch, r *verifier.Result) error {
 	max := st.cfg.MaxHeaderValue
 	for i := range st.headers {
 		m := &st.headers[i]
@@ -56,30 +131,27 @@ func (st *state) newToken(r *verifier.Result, keepClaims bool) (*Token, error) {
 			ok = true
 		}
 		if !ok {
-			return nil, ErrUnforwardable
+			return ErrUnforwardable
 		}
 		if n := len(sc.buf) - start; n > max {
-			return nil, ErrClaimTooLarge
+			return ErrClaimTooLarge
 		} else if n > 0 {
-			names = append(names, m.name)
-			sc.ends = append(sc.ends, len(sc.buf))
+			sc.header(m.name)
 		}
 	}
 	if k := r.Key(); k != nil {
-		t.kid, t.client = k.ID(), k.Client()
-		for _, h := range []struct {
+		for _, h := range [...]struct {
 			name []byte
 			v    string
-		}{{st.keyIDHdr, t.kid}, {st.clientHdr, t.client}} {
+		}{{st.keyIDHdr, k.ID()}, {st.clientHdr, k.Client()}} {
 			if h.name == nil || h.v == "" {
 				continue
 			}
 			if !textSafe([]byte(h.v)) || len(h.v) > max {
-				return nil, ErrUnforwardable
+				return ErrUnforwardable
 			}
 			sc.buf = append(sc.buf, h.v...)
-			names = append(names, h.name)
-			sc.ends = append(sc.ends, len(sc.buf))
+			sc.header(h.name)
 		}
 	}
 	if st.payloadHdr != nil {
@@ -87,76 +159,48 @@ func (st *state) newToken(r *verifier.Result, keepClaims bool) (*Token, error) {
 		// and it is bounded by the token size limit, not MaxHeaderValue
 		// (a cut payload would be garbage).
 		sc.buf = base64.RawURLEncoding.AppendEncode(sc.buf, r.Payload())
-		names = append(names, st.payloadHdr)
-		sc.ends = append(sc.ends, len(sc.buf))
+		sc.header(st.payloadHdr)
 	}
-	t.fill(r, st.claimPaths, keepClaims)
-	values := make([]byte, len(sc.buf)) // one allocation for every value
-	copy(values, sc.buf)
-	t.headers = make([]Header, len(names))
-	start := 0
-	for i, end := range sc.ends {
-		t.headers[i] = Header{Name: names[i], Value: values[start:end:end]}
-		start = end
-	}
-	t.size = t.cost(len(values))
-	return t, nil
+	return nil
 }
 
-// fill copies what revocation and route rules read.
-func (t *Token) fill(r *verifier.Result, claimPaths []verifier.Path, keepClaims bool) {
-	for _, s := range r.Scopes() {
-		t.scopes = append(t.scopes, string(s))
+// header ends the value just rendered into sc.buf as header name's.
+func (sc *scratch) header(name []byte) {
+	sc.names = append(sc.names, name)
+	sc.ends = append(sc.ends, len(sc.buf))
+}
+
+// add copies b into sc.buf and returns where it is.
+func (sc *scratch) add(b []byte) span {
+	start := len(sc.buf)
+	sc.buf = append(sc.buf, b...)
+	return span{start, len(sc.buf)}
+}
+
+// addClaimStrings adds what a claim rule on p can match: the string at
+// the path, or the strings directly inside an array there. [["admin"]]
+// or {"admin": 1} is not "admin".
+func (sc *scratch) addClaimStrings(r *verifier.Result, p verifier.Path) {
+	c, ok := r.Claim(p)
+	if !ok {
+		return
 	}
-	t.iss, t.sub, t.jti = clone(r.Issuer()), clone(r.Subject()), clone(r.ID())
-	t.iat, t.hasIat = r.IssuedAtSeconds()
-	if exp, ok := r.Expiry(); ok {
-		t.exp, t.hasExp = float64(exp.UnixNano())/1e9, true
-	}
-	if keepClaims {
-		t.payload = clone(r.Payload())
-	}
-	t.claimValues = make([][]string, len(claimPaths))
-	for i, p := range claimPaths {
-		c, ok := r.Claim(p)
-		if !ok {
-			continue
-		}
-		// Only strings at the path, or strings directly inside an array
-		// there, can meet a claim rule: [["admin"]] or {"admin": 1} is
-		// not "admin".
-		switch c.Kind() {
-		case verifier.KindString:
-			t.claimValues[i] = append(t.claimValues[i], string(c.Str()))
-		case verifier.KindArray:
-			for j := 0; j < c.Len(); j++ {
-				if e := c.Index(j); e.Kind() == verifier.KindString {
-					t.claimValues[i] = append(t.claimValues[i], string(e.Str()))
-				}
+	switch c.Kind() {
+	case verifier.KindString:
+		sc.strs = append(sc.strs, sc.add(c.Str()))
+	case verifier.KindArray:
+		for j := 0; j < c.Len(); j++ {
+			if e := c.Index(j); e.Kind() == verifier.KindString {
+				sc.strs = append(sc.strs, sc.add(e.Str()))
 			}
 		}
 	}
 }
 
-// cost estimates the bytes a Token holds, for the cache's budget.
-func (t *Token) cost(values int) int {
-	n := 160 + values + len(t.iss) + len(t.sub) + len(t.jti) + len(t.payload) + len(t.kid) + len(t.client)
-	n += 48 * len(t.headers)
-	for _, s := range t.scopes {
-		n += 16 + len(s)
-	}
-	for _, vs := range t.claimValues {
-		n += 24
-		for _, v := range vs {
-			n += 16 + len(v)
-		}
-	}
+// cost estimates the bytes a Token holds, for the cache's budget: the
+// struct, its arena, the headers and the strings that point into it.
+func (t *Token) cost(arena, strs int) int {
+	n := int(unsafe.Sizeof(Token{})) + arena + len(t.headers)*int(unsafe.Sizeof(Header{})) + strs*16
+	n += len(t.claimValues) * 24
 	return n
-}
-
-func clone(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return append([]byte(nil), b...)
 }
