@@ -154,6 +154,7 @@ func SidecarConfig(cfg *config.Config) sidecar.Config {
 		MaxConnsPerIP:  l.MaxConnsPerIP,
 		Concurrency:    l.Concurrency,
 		MaxInFlight:    l.MaxInFlight,
+		MaxQueueTime:   l.MaxQueueTime,
 	}}
 }
 

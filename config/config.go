@@ -209,6 +209,7 @@ type Limits struct {
 	MaxConnsPerIP int           `mapstructure:"max_conns_per_ip"`
 	Concurrency   int           `mapstructure:"concurrency"`
 	MaxInFlight   int           `mapstructure:"max_in_flight"`
+	MaxQueueTime  time.Duration `mapstructure:"max_queue_time"`
 }
 
 // Key is one key source: exactly one of File, SecretFile, SecretEnv and

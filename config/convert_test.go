@@ -152,6 +152,7 @@ func TestGateAndSidecar(t *testing.T) {
 			MaxConnsPerIP:  10,
 			Concurrency:    100,
 			MaxInFlight:    50,
+			MaxQueueTime:   time.Second, // the default
 		},
 	}
 	if got := build.SidecarConfig(c); !reflect.DeepEqual(got, wantSidecar) {

@@ -192,6 +192,8 @@ func (c *Config) validateLimits(v *validator) {
 	switch {
 	case l.MaxInFlight < 0:
 		v.add("limits.max_in_flight", "must not be negative (%d)", l.MaxInFlight)
+	case l.MaxQueueTime < 0:
+		v.add("limits.max_queue_time", "must not be negative (%s)", l.MaxQueueTime)
 	case l.Concurrency > 0 && l.MaxInFlight > l.Concurrency:
 		v.add("limits.max_in_flight", "%d is more than limits.concurrency (%d)", l.MaxInFlight, l.Concurrency)
 	}

@@ -5,7 +5,11 @@ package deploy_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Holes found by probing tokengate through its own recipes, with an
@@ -73,6 +77,49 @@ func TestRecipesRefuseTwoAuthorizationHeaders(t *testing.T) {
 				if seen, reached := g.app.request(id); reached || resp.StatusCode < 400 || resp.StatusCode >= 500 {
 					t.Errorf("two Authorization headers (%d): status %d %q, app saw %v; want a 4xx before the app", i, resp.StatusCode, body, seen.header["Authorization"])
 				}
+			}
+		})
+	}
+}
+
+// TestRecipesStampRequestStart: both recipes tell tokengate when the
+// proxy took the request (X-Request-Start), so that under overload a
+// request that waited past limits.max_queue_time is refused unverified
+// instead of delaying the ones behind it (sidecar TestStaleRequestsShed
+// covers the refusal). The proxies here ask a recorder in tokengate's
+// place, which checks the stamp reads as a time within seconds of now.
+func TestRecipesStampRequestStart(t *testing.T) {
+	for _, r := range recipes {
+		t.Run(r.name, func(t *testing.T) {
+			bin := lookBinary(t, r.name)
+			t.Parallel()
+			g := newGate(t)
+			stamps := make(chan string, 16)
+			rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				uri := req.Header.Get("X-Original-URI") + req.Header.Get("X-Forwarded-Uri")
+				if strings.HasPrefix(uri, "/orders/") {
+					stamps <- req.Header.Get("X-Request-Start")
+				}
+				w.WriteHeader(http.StatusOK)
+			}))
+			t.Cleanup(rec.Close)
+			g.verifyAddr = rec.Listener.Addr().String()
+			_, base := r.start(t, bin, g)
+			// A client's own stamp is replaced by the proxy's.
+			before := time.Now()
+			resp, _ := rawRequest(t, base, http.MethodGet, "/orders/7", [][2]string{{"X-Request-Start", "t=1"}})
+			after := time.Now()
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			stamp := <-stamps
+			sec, err := strconv.ParseFloat(strings.TrimPrefix(stamp, "t="), 64)
+			if err == nil && sec > 1e11 { // milliseconds
+				sec /= 1e3
+			}
+			at := time.Unix(0, int64(sec*1e9))
+			if err != nil || !strings.HasPrefix(stamp, "t=") || at.Before(before.Add(-time.Second)) || at.After(after.Add(time.Second)) {
+				t.Errorf("X-Request-Start %q (%v), want the time the proxy took the request (%v…%v)", stamp, at, before, after)
 			}
 		})
 	}

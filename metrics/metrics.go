@@ -39,7 +39,7 @@ type Registry struct {
 	gate     atomic.Pointer[gate.Gate]
 	inFlight atomic.Pointer[func() int64]
 
-	outcomes  [4]*vm.Counter                            // ok, public, no_token, overload
+	outcomes  [5]*vm.Counter                            // ok, public, no_token, overload, queue_time
 	mu        sync.Mutex                                // serialises adding to byLabel
 	byLabel   [2]atomic.Pointer[map[string]*vm.Counter] // 401s, 403s
 	algs      map[keyring.Algorithm]*vm.Counter
@@ -55,6 +55,7 @@ const (
 	outPublic
 	outNoToken
 	outOverload
+	outQueueTime
 )
 
 // New makes a Registry; call AttachGate once the gate exists (the gate
@@ -62,7 +63,7 @@ const (
 func New(o Options) *Registry {
 	set := vm.NewSet()
 	m := &Registry{set: set, opts: o, algs: map[keyring.Algorithm]*vm.Counter{}}
-	for i, l := range [...][2]string{outOK: {"ok", "none"}, outPublic: {"public", "none"}, outNoToken: {"unauthorized", "no_token"}, outOverload: {"unavailable", "overload"}} {
+	for i, l := range [...][2]string{outOK: {"ok", "none"}, outPublic: {"public", "none"}, outNoToken: {"unauthorized", "no_token"}, outOverload: {"unavailable", "overload"}, outQueueTime: {"unavailable", "queue_time"}} {
 		m.outcomes[i] = set.NewCounter(fmt.Sprintf(`tokengate_requests_total{result=%q,reason=%q}`, l[0], l[1]))
 	}
 	m.byLabel[0].Store(&map[string]*vm.Counter{})
@@ -122,6 +123,10 @@ func (m *Registry) Observe(_ *gate.Request, d *gate.Decision) {
 
 // ObserveShed counts a request refused for overload (503).
 func (m *Registry) ObserveShed() { m.outcomes[outOverload].Inc() }
+
+// ObserveStale counts a request refused because it waited too long before
+// the front end read it (503).
+func (m *Registry) ObserveStale() { m.outcomes[outQueueTime].Inc() }
 
 // ObserveLatency records the time a front end took for one request.
 func (m *Registry) ObserveLatency(start time.Time) { m.latency.UpdateDuration(start) }

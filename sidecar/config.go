@@ -38,6 +38,13 @@ type Limits struct {
 	// open. A connection carries one request at a time, so a value
 	// above Concurrency never triggers. 0: no limit.
 	MaxInFlight int
+	// MaxQueueTime refuses a request whose X-Request-Start stamp (set by
+	// the proxy when it received it) is older than this when /verify
+	// reads it: 503 with Retry-After, without verifying. Under overload
+	// the queue forms in the kernel's socket buffers; answering requests
+	// the proxy has given up on only delays the ones behind them. Requests
+	// without the header are never refused for it. 0: off.
+	MaxQueueTime time.Duration
 }
 
 // DefaultConfig is the configuration used when nothing is set.
@@ -50,6 +57,7 @@ func DefaultConfig() Config {
 			MaxHeaderBytes: 16 << 10,
 			Concurrency:    4096,
 			MaxInFlight:    256,
+			MaxQueueTime:   time.Second,
 		},
 	}
 }
@@ -63,7 +71,7 @@ func (c Config) Validate() error {
 	if p := c.PathPrefix; p != "" && (p[0] != '/' || p[len(p)-1] == '/') {
 		errs = append(errs, errors.New("sidecar: path prefix: must start with / and not end with it"))
 	}
-	if c.Limits.ReadTimeout < 0 || c.Limits.WriteTimeout < 0 || c.Limits.IdleTimeout < 0 || c.Limits.MaxHeaderBytes < 0 || c.Limits.MaxConnsPerIP < 0 || c.Limits.Concurrency < 0 {
+	if c.Limits.ReadTimeout < 0 || c.Limits.MaxQueueTime < 0 || c.Limits.WriteTimeout < 0 || c.Limits.IdleTimeout < 0 || c.Limits.MaxHeaderBytes < 0 || c.Limits.MaxConnsPerIP < 0 || c.Limits.Concurrency < 0 {
 		errs = append(errs, errors.New("sidecar: limits: durations and sizes must not be negative"))
 	}
 	return errors.Join(errs...)

@@ -269,6 +269,10 @@ func (s *Server) HandleVerify(ctx *fasthttp.RequestCtx) {
 	if s.clock != nil {
 		now = s.clock()
 	}
+	if s.staleRequest(ctx, start) {
+		s.shedStale(ctx)
+		return
+	}
 	req, d := gate.AcquireRequest(), gate.AcquireDecision()
 	readRequest(ctx, req, s.prefix)
 	s.gate.Check(req, now, d)

@@ -205,3 +205,41 @@ func TestNoShedWhenMaxInFlightIsZero(t *testing.T) {
 		t.Errorf("%s = %v with no limit, want 0", shedMetric, got)
 	}
 }
+
+// TestStaleRequestsShed: a request whose X-Request-Start says the proxy
+// took it longer than limits.max_queue_time ago is answered 503 with
+// Retry-After, unverified and counted; a fresh, absent, unreadable or
+// future stamp is verified as usual.
+func TestStaleRequestsShed(t *testing.T) {
+	f := newFixture(t, func(c *serverConfig) { c.Limits.MaxQueueTime = 500 * time.Millisecond })
+	tok := sign(t, f.es, nil)
+	now := time.Now()
+	stamp := func(d time.Duration) string { return fmt.Sprintf("t=%.3f", float64(now.Add(-d).UnixMilli())/1e3) }
+	for name, tc := range map[string]struct {
+		header string
+		status int
+	}{
+		"waited 2s":         {stamp(2 * time.Second), 503},
+		"waited 2s, ms":     {fmt.Sprintf("t=%d", now.Add(-2*time.Second).UnixMilli()), 503},
+		"waited 10ms":       {stamp(10 * time.Millisecond), 200},
+		"no stamp":          {"", 200},
+		"unreadable stamp":  {"t=soon", 200},
+		"stamp from future": {stamp(-time.Hour), 200},
+	} {
+		resp := do(f, func(r *fasthttp.Request) {
+			r.Header.Set("Authorization", "Bearer "+tok)
+			if tc.header != "" {
+				r.Header.Set("X-Request-Start", tc.header)
+			}
+		})
+		if resp.StatusCode() != tc.status {
+			t.Errorf("%s: %d %q, want %d", name, resp.StatusCode(), resp.Body(), tc.status)
+		}
+		if tc.status == 503 && (string(resp.Header.Peek("Retry-After")) != "1" || len(resp.Header.Peek("X-Auth-Subject")) > 0) {
+			t.Errorf("%s: a stale request's answer: %q", name, resp.Header.String())
+		}
+	}
+	if got := metric(f, `tokengate_requests_total{result="unavailable",reason="queue_time"}`); got != 2 {
+		t.Errorf("queue_time refusals counted %v, want 2", got)
+	}
+}
