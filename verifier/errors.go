@@ -1,6 +1,9 @@
 package verifier
 
-import "errors"
+import "github.com/tokengate/tokengate/internal/errclass"
+
+// ns is the namespace that keeps verifier errors a type of their own.
+type ns struct{}
 
 // Error is a verification failure. Every Error is a package-level value: the
 // request path never builds an error per call, because an attacker decides
@@ -10,59 +13,24 @@ import "errors"
 //
 //	if errors.Is(err, verifier.ErrExpired) { ... }
 //
-// Reason is short and safe to show a client: it never contains token bytes,
-// claim values or key material.
-type Error struct {
-	class  *Error // nil when e is itself a class
-	reason string
-	code   string // RFC 6750 §3.1 error code of the class
-	label  string // stable metric label
-}
+// Its methods: Reason is short and safe to show a client (it never
+// contains token bytes, claim values or key material); Code is the RFC 6750
+// §3.1 error code of its class; Label is a stable, low-cardinality metric
+// name (the detail's own, or its class's); Class is the class it belongs
+// to (itself for a class). Error() allocates nothing.
+type Error = errclass.Error[ns]
 
-func (e *Error) Error() string { return "verifier: " + e.reason }
+var reg = errclass.NewRegistry[ns]("verifier")
 
-// Is reports whether target is e's class, so errors.Is(detail, ErrClass) holds.
-func (e *Error) Is(target error) bool {
-	return e.class != nil && target == error(e.class)
-}
+func class(label, reason, code string) *Error { return reg.Class(label, reason, code) }
 
-// Reason is the short, client-safe description.
-func (e *Error) Reason() string { return e.reason }
-
-// Class returns the failure class e belongs to (e itself for a class).
-func (e *Error) Class() *Error {
-	if e.class != nil {
-		return e.class
-	}
-	return e
-}
-
-// Code returns the RFC 6750 §3.1 error code: "invalid_token",
-// "insufficient_scope" or "invalid_request".
-func (e *Error) Code() string { return e.Class().code }
-
-// Label is a stable, low-cardinality name for metrics ("malformed",
-// "expired", ...): the class's label, or the detail's own when it has one.
-func (e *Error) Label() string {
-	if e.label != "" {
-		return e.label
-	}
-	return e.Class().label
-}
-
-func class(label, reason, code string) *Error {
-	return &Error{reason: reason, code: code, label: label}
-}
-
-func detail(c *Error, label, reason string) *Error {
-	return &Error{class: c, reason: reason, label: label}
-}
+func detail(c *Error, label, reason string) *Error { return reg.Detail(c, label, reason) }
 
 // RFC 6750 §3.1 error codes.
 const (
-	CodeInvalidRequest    = "invalid_request"
-	CodeInvalidToken      = "invalid_token"
-	CodeInsufficientScope = "insufficient_scope"
+	CodeInvalidRequest    = errclass.CodeInvalidRequest
+	CodeInvalidToken      = errclass.CodeInvalidToken
+	CodeInsufficientScope = errclass.CodeInsufficientScope
 )
 
 // The failure classes.
@@ -118,11 +86,7 @@ var (
 // Code maps any error to its RFC 6750 §3.1 error code. Errors that are not
 // verifier errors map to "invalid_token": fail closed.
 func Code(err error) string {
-	if e, ok := err.(*Error); ok { // fast path: no allocation
-		return e.Code()
-	}
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errclass.As[ns](err); ok {
 		return e.Code()
 	}
 	return CodeInvalidToken
@@ -131,11 +95,7 @@ func Code(err error) string {
 // Reason returns the client-safe reason of a verifier error, or a generic
 // one for any other error (whose text might not be safe to show).
 func Reason(err error) string {
-	if e, ok := err.(*Error); ok {
-		return e.Reason()
-	}
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errclass.As[ns](err); ok {
 		return e.Reason()
 	}
 	return "invalid token"
