@@ -43,7 +43,7 @@ var (
 	// told to anyone, so no padding or unwrap oracle exists (RFC 7516 §11.5).
 	ErrDecrypt = class("jwe_decrypt", "decryption failed")
 	// ErrContentType: the token is not a nested JWT (cty is not "JWT").
-	ErrContentType = class("jwe_cty", `encrypted token must have content type "JWT"`)
+	ErrContentType = class("jwe_cty", "encrypted token must have content type JWT")
 	// ErrNotEncrypted is for callers that require encryption and were
 	// given a plain (signed only) token.
 	ErrNotEncrypted = class("jwe_required", "token must be encrypted")
@@ -58,7 +58,7 @@ var (
 
 	ErrZip         = detail(ErrUnsupported, "jwe_zip", "compression not supported: zip bombs")
 	ErrCrit        = detail(ErrUnsupported, "jwe_crit", "crit header parameter not supported")
-	ErrRSA1_5      = detail(ErrUnsupported, "jwe_rsa1_5", "RSA1_5 is not supported (padding oracle, RFC 8725 §3.2)")
+	ErrRSA1_5      = detail(ErrUnsupported, "jwe_rsa1_5", "RSA1_5 is not supported (padding oracle, RFC 8725 section 3.2)")
 	ErrPBES2       = detail(ErrUnsupported, "jwe_pbes2", "PBES2 is not supported (attacker-controlled iteration count)")
 	ErrUnknownAlg  = detail(ErrUnsupported, "jwe_alg", "unsupported key management algorithm")
 	ErrUnknownEnc  = detail(ErrUnsupported, "jwe_enc", "unsupported content encryption algorithm")

@@ -17,7 +17,10 @@
 // quoted-string body of %x20-21 / %x23-5B / %x5D-7E).
 package errclass
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // RFC 6750 §3.1 error codes.
 const (
@@ -127,4 +130,19 @@ func As[N any](err error) (*Error[N], bool) {
 		return e, true
 	}
 	return nil, false
+}
+
+// CheckReason reports whether s can be sent as the body of an RFC 6750 §3
+// quoted-string (error-description = *( %x20-21 / %x23-5B / %x5D-7E )):
+// printable ASCII without '"' and '\', and not empty.
+func CheckReason(s string) error {
+	if s == "" {
+		return errors.New("empty reason")
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return fmt.Errorf("byte %#02x at %d is outside RFC 6750's error-description (%%x20-21 / %%x23-5B / %%x5D-7E)", c, i)
+		}
+	}
+	return nil
 }
