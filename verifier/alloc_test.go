@@ -103,3 +103,28 @@ func TestRejectDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+// TestClaimPathsDoNotAllocate: the ambiguity check of declared and
+// required paths, and Claim with either syntax, allocate nothing.
+func TestClaimPathsDoNotAllocate(t *testing.T) {
+	hs := caseFor(t, "HS256")
+	paths := []verifier.Path{verifier.MustParsePath("realm_access.roles"), verifier.MustParsePath("/realm_access/roles/1"), verifier.MustParsePath("sub")}
+	p := verifier.DefaultPolicy()
+	p.RequiredClaims = []string{"realm_access.roles", "/jti"}
+	v := newVerifierOpts(t, snapshotOf(t, hs.key), verifier.Options{Policy: p, ClaimPaths: paths})
+	tok := mint(t, hs, claims(nil))
+	r := verifier.AcquireResult()
+	defer verifier.ReleaseResult(r)
+	if n := testing.AllocsPerRun(100, func() {
+		if err := v.Verify(r, tok); err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range paths {
+			if _, ok := r.Claim(path); !ok {
+				t.Fatalf("%s not found", path)
+			}
+		}
+	}); n != 0 {
+		t.Fatalf("Verify and Claim allocate %.1f times", n)
+	}
+}

@@ -1,9 +1,6 @@
 package verifier
 
 import (
-	"errors"
-	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -121,24 +118,15 @@ func (r *Result) IssuedAtSeconds() (sec float64, ok bool) { return r.iat, r.hasI
 // Payload is the decoded claims JSON.
 func (r *Result) Payload() []byte { return r.pbuf }
 
-// Claim looks a claim up by path. A path that is itself the name of a
-// top-level claim (such as "https://example.com/roles") matches that claim;
-// otherwise its dot-separated parts walk nested objects ("realm_access.roles").
-// Names are case-sensitive (RFC 7519 §4).
+// Claim looks a claim up by path (see Path for the two syntaxes). A
+// dotted path that names two places in this token (a top-level claim of
+// that exact name and the nested claim) finds nothing: Verify refuses such
+// a token for the paths in Options.ClaimPaths and Policy.RequiredClaims,
+// and any other caller fails closed. Names are case-sensitive (RFC 7519 §4).
 func (r *Result) Claim(p Path) (Claim, bool) {
-	root := r.claims.Root()
-	if v := root.Get(p.raw); v.Exists() {
-		return Claim{v}, true
-	}
-	if len(p.parts) < 2 {
+	v, places := p.resolve(r.claims.Root())
+	if places != 1 {
 		return Claim{}, false
-	}
-	v := root
-	for _, part := range p.parts {
-		v = v.Get(part)
-		if !v.Exists() {
-			return Claim{}, false
-		}
 	}
 	return Claim{v}, true
 }
@@ -153,40 +141,6 @@ func numericTime(f float64) time.Time {
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9))
 }
-
-// Path names a claim, prepared once (at configuration time) so lookups on
-// the request path do not allocate.
-type Path struct {
-	raw   string
-	parts []string
-}
-
-// ParsePath prepares a claim path: a top-level claim name, or names
-// separated by '.' for nested objects.
-func ParsePath(s string) (Path, error) {
-	if s == "" {
-		return Path{}, errors.New("verifier: empty claim path")
-	}
-	parts := strings.Split(s, ".")
-	for _, p := range parts {
-		if p == "" && len(parts) > 1 {
-			return Path{raw: s}, nil // only usable as a top-level name
-		}
-	}
-	return Path{raw: s, parts: parts}, nil
-}
-
-// MustParsePath is ParsePath for constants; it panics on an empty path.
-func MustParsePath(s string) Path {
-	p, err := ParsePath(s)
-	if err != nil {
-		panic(fmt.Sprint(err))
-	}
-	return p
-}
-
-// String returns the path as written.
-func (p Path) String() string { return p.raw }
 
 // Kind is the JSON type of a claim.
 type Kind = jsonx.Kind

@@ -52,6 +52,13 @@ type Options struct {
 	Claims jsonx.Limits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ClaimPaths are the claim paths the caller will read from a verified
+	// Result (header mappings, route rules). Verify refuses a token in
+	// which one of them names two places (ErrAmbiguousClaim: a top-level
+	// claim named "a.b" next to a nested a.b), so every later
+	// Result.Claim of these paths reads the one place the path names.
+	// Policy.RequiredClaims are checked the same way.
+	ClaimPaths []Path
 }
 
 // Verifier verifies tokens. It is safe for concurrent use; SetPolicy swaps
@@ -62,6 +69,8 @@ type Verifier struct {
 	now     func() time.Time
 	maxSize int
 	claims  jsonx.Limits
+	// paths are the Options.ClaimPaths that can name two places.
+	paths []Path
 }
 
 // headerLimits bound the JOSE header: it holds a handful of short members.
@@ -91,6 +100,7 @@ func New(keys KeySet, opts Options) (*Verifier, error) {
 	if v.claims.MaxMembers == 0 {
 		v.claims.MaxMembers = 256
 	}
+	v.paths = ambiguousPaths(nil, opts.ClaimPaths)
 	if err := v.SetPolicy(opts.Policy); err != nil {
 		return nil, err
 	}
@@ -405,12 +415,48 @@ func (v *Verifier) checkClaims(r *Result) error {
 			return ErrType
 		}
 	}
+	return v.checkPaths(r, p)
+}
+
+// checkPaths refuses a token in which a path the caller reads names two
+// places (a top-level claim "a.b" and a nested a.b): whichever one a
+// reader chose, the token would have chosen it. Then the required claims
+// must be present and not null.
+func (v *Verifier) checkPaths(r *Result, p *compiledPolicy) error {
+	root := r.claims.Root()
+	for _, path := range v.paths {
+		if _, places := path.resolve(root); places > 1 {
+			return ErrAmbiguousClaim
+		}
+	}
 	for _, path := range p.required {
-		if c, ok := r.Claim(path); !ok || c.Kind() == jsonx.Null {
+		c, places := path.resolve(root)
+		if places > 1 {
+			return ErrAmbiguousClaim
+		}
+		if places == 0 || c.Kind() == jsonx.Null {
 			return ErrMissingClaim
 		}
 	}
 	return nil
+}
+
+// ambiguousPaths appends to dst the distinct paths of ps that can name
+// two places in a token.
+func ambiguousPaths(dst, ps []Path) []Path {
+next:
+	for _, p := range ps {
+		if !p.mayBeAmbiguous() {
+			continue
+		}
+		for _, q := range dst {
+			if q.raw == p.raw {
+				continue next
+			}
+		}
+		dst = append(dst, p)
+	}
+	return dst
 }
 
 // checkIssuer applies the accepted-issuers list (RFC 7519 §4.1.1).
