@@ -1,0 +1,260 @@
+package verifier
+
+// Reading the registered claims (RFC 7519 §4.1) and applying the claims
+// policy to them.
+
+import (
+	"bytes"
+
+	"github.com/tokengate/tokengate/internal/jsonx"
+)
+
+// stringClaim reads a registered StringOrURI claim (RFC 7519 §4.1).
+func stringClaim(v jsonx.Value) ([]byte, error) {
+	if v.Kind() != jsonx.String {
+		return nil, errClaimType
+	}
+	return v.Str(), nil
+}
+
+// readRegistered reads the registered claims tokengate uses in one pass
+// over the top-level members (names are compared exactly: RFC 7519 §4
+// claim names are case-sensitive, so "SUB" or "Exp" are other claims).
+func (r *Result) readRegistered() error {
+	var err error
+	for m := r.claims.Root().First(); m.Exists(); m = m.Next() {
+		switch string(m.Name()) {
+		case "iss":
+			r.iss, err = stringClaim(m)
+		case "sub":
+			r.sub, err = stringClaim(m)
+		case "jti":
+			r.jti, err = stringClaim(m)
+		// A time claim counts as present only once it is valid, so a
+		// rejected Result never reports a made-up time.
+		case "exp":
+			r.exp, err = numericDate(m)
+			r.hasExp = err == nil
+		case "nbf":
+			r.nbf, err = numericDate(m)
+			r.hasNbf = err == nil
+		case "iat":
+			r.iat, err = numericDate(m)
+			r.hasIat = err == nil
+		case "aud":
+			err = r.readAudiences(m)
+			r.hasAud = err == nil
+		case "scope":
+			// RFC 8693 §4.2: a space-separated string.
+			if m.Kind() != jsonx.String {
+				return errClaimType
+			}
+			r.scopes = appendFields(r.scopes, m.Str())
+		case "scp":
+			err = r.readScp(m)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Bounds of a NumericDate (RFC 7519 §2): seconds since the epoch, possibly
+// fractional. Values outside [0, year 9999] are rejected as malformed
+// rather than clamped, so an absurd "exp" can never mean "valid forever":
+// libjwt #283 accepted an "exp" whose conversion to a 64-bit time
+// overflowed. Within these bounds float64 seconds convert to time.Time
+// (int64 nanoseconds up to year 2262, seconds beyond) without overflow.
+const maxNumericDate = 253402300799 // 9999-12-31T23:59:59Z
+
+// numericDate reads a NumericDate: a JSON number, never a string, bool,
+// null, array or object, and within [0, maxNumericDate].
+func numericDate(v jsonx.Value) (float64, error) {
+	if v.Kind() != jsonx.Number {
+		return 0, errNumericDate
+	}
+	f, ok := v.Float()
+	// Written so that NaN fails too: every comparison with NaN is false.
+	if !ok || !(f >= 0 && f <= maxNumericDate) {
+		return 0, errNumericDate
+	}
+	return f, nil
+}
+
+// checkClaims applies the policy to the claims readRegistered found.
+func (v *Verifier) checkClaims(r *Result) error {
+	p := v.policy.Load()
+	if r.iss != nil && p.byIssuer != nil {
+		// The token's issuer selects its rules (one map lookup).
+		if ip, ok := p.byIssuer[string(r.iss)]; ok {
+			if err := p.checkIssuer(r); err != nil {
+				return err
+			}
+			p = ip
+		}
+	}
+	now := v.now()
+	t := float64(now.Unix()) + float64(now.Nanosecond())/1e9
+	// RFC 7519 §4.1.4: the current time MUST be before "exp".
+	if r.hasExp {
+		if t >= r.exp+p.leeway {
+			return ErrExpired
+		}
+	} else if !p.allowNoExp {
+		return errNoExp
+	}
+	// RFC 7519 §4.1.5: not before "nbf".
+	if r.hasNbf && t+p.leeway < r.nbf {
+		return ErrNotYetValid
+	}
+	// A token "issued" in the future was minted by a skewed or hostile
+	// issuer (RFC 7519 §4.1.6 gives iat no rule; RFC 8725 §3.8 asks for
+	// sanity checks on time claims).
+	if r.hasIat && r.iat > t+p.leeway {
+		return errIssuedInFuture
+	}
+	if err := p.checkIssuer(r); err != nil {
+		return err
+	}
+	// RFC 7519 §4.1.3: a token that names audiences must name one of
+	// ours. Only a token with no "aud" member at all may pass unchecked,
+	// and only where the policy opts in; "aud":[] names no audience.
+	if p.audiences != nil {
+		if !r.hasAud {
+			if !p.allowNoAud {
+				return errNoAudience
+			}
+		} else if !r.audienceIn(p.audiences) {
+			return ErrAudience
+		}
+	}
+	if p.typ != "" {
+		if r.typ == nil {
+			return errNoType
+		}
+		if !typeMatches(r.typ, p.typ) {
+			return ErrType
+		}
+	}
+	return v.checkPaths(r, p)
+}
+
+// checkPaths refuses a token in which a path the caller reads names two
+// places (a top-level claim "a.b" and a nested a.b): whichever one a
+// reader chose, the token would have chosen it. Then the required claims
+// must be present and not null.
+func (v *Verifier) checkPaths(r *Result, p *compiledPolicy) error {
+	root := r.claims.Root()
+	for _, path := range v.paths {
+		if _, places := path.resolve(root); places > 1 {
+			return ErrAmbiguousClaim
+		}
+	}
+	for _, path := range p.required {
+		c, places := path.resolve(root)
+		if places > 1 {
+			return ErrAmbiguousClaim
+		}
+		if places == 0 || c.Kind() == jsonx.Null {
+			return ErrMissingClaim
+		}
+	}
+	return nil
+}
+
+// ambiguousPaths appends to dst the distinct paths of ps that can name
+// two places in a token.
+func ambiguousPaths(dst, ps []Path) []Path {
+next:
+	for _, p := range ps {
+		if !p.mayBeAmbiguous() {
+			continue
+		}
+		for _, q := range dst {
+			if q.raw == p.raw {
+				continue next
+			}
+		}
+		dst = append(dst, p)
+	}
+	return dst
+}
+
+// checkIssuer applies the accepted-issuers list (RFC 7519 §4.1.1).
+func (p *compiledPolicy) checkIssuer(r *Result) error {
+	if p.issuers == nil {
+		return nil
+	}
+	if r.iss == nil {
+		return errNoIssuer
+	}
+	if _, ok := p.issuers[string(r.iss)]; !ok {
+		return ErrIssuer
+	}
+	return nil
+}
+
+func (r *Result) audienceIn(set map[string]struct{}) bool {
+	for _, a := range r.aud {
+		if _, ok := set[string(a)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// readAudiences reads "aud": a string or an array of strings (RFC 7519 §4.1.3).
+func (r *Result) readAudiences(v jsonx.Value) error {
+	switch v.Kind() {
+	case jsonx.String:
+		r.aud = append(r.aud, v.Str())
+		return nil
+	case jsonx.Array:
+		for e := v.First(); e.Exists(); e = e.Next() {
+			if e.Kind() != jsonx.String {
+				return errClaimType
+			}
+			r.aud = append(r.aud, e.Str())
+		}
+		return nil
+	}
+	return errClaimType
+}
+
+// readScp reads "scp": an array of strings, or a space-separated string as
+// some providers send it.
+func (r *Result) readScp(v jsonx.Value) error {
+	switch v.Kind() {
+	case jsonx.String:
+		r.scopes = appendFields(r.scopes, v.Str())
+	case jsonx.Array:
+		for e := v.First(); e.Exists(); e = e.Next() {
+			if e.Kind() != jsonx.String {
+				return errClaimType
+			}
+			r.scopes = append(r.scopes, e.Str())
+		}
+	default:
+		return errClaimType
+	}
+	return nil
+}
+
+// appendFields appends the space-separated fields of s (sub-slices of s).
+func appendFields(dst [][]byte, s []byte) [][]byte {
+	for len(s) > 0 {
+		i := bytes.IndexByte(s, ' ')
+		if i < 0 {
+			i = len(s)
+		}
+		if i > 0 {
+			dst = append(dst, s[:i])
+		}
+		if i == len(s) {
+			break
+		}
+		s = s[i+1:]
+	}
+	return dst
+}
