@@ -95,31 +95,15 @@ func (v *Verifier) checkClaims(r *Result) error {
 		}
 	}
 	now := v.now()
-	t := float64(now.Unix()) + float64(now.Nanosecond())/1e9
-	// RFC 7519 §4.1.4: the current time MUST be before "exp".
-	if r.hasExp {
-		if t >= r.exp+p.leeway {
-			return ErrExpired
-		}
-	} else if !p.allowNoExp {
-		return errNoExp
-	}
-	// RFC 7519 §4.1.5: not before "nbf".
-	if r.hasNbf && t+p.leeway < r.nbf {
-		return ErrNotYetValid
-	}
-	// A token "issued" in the future was minted by a skewed or hostile
-	// issuer (RFC 7519 §4.1.6 gives iat no rule; RFC 8725 §3.8 asks for
-	// sanity checks on time claims).
-	if r.hasIat && r.iat > t+p.leeway {
-		return errIssuedInFuture
+	if err := p.checkTimes(r, float64(now.Unix())+float64(now.Nanosecond())/1e9); err != nil {
+		return err
 	}
 	if err := p.checkIssuer(r); err != nil {
 		return err
 	}
 	// RFC 7519 §4.1.3: a token that names audiences must name one of
-	// ours. Only a token with no "aud" member at all may pass unchecked,
-	// and only where the policy opts in; "aud":[] names no audience.
+	// ours. Only a token that names none ("aud" absent, or "aud": [])
+	// may pass unchecked, and only where the policy opts in.
 	if p.audiences != nil {
 		if !r.hasAud {
 			if !p.allowNoAud {
@@ -138,6 +122,64 @@ func (v *Verifier) checkClaims(r *Result) error {
 		}
 	}
 	return v.checkPaths(r, p)
+}
+
+// checkTimes applies "exp", "nbf", "iat" (with the leeway) and the
+// maximum lifetime at time t (seconds since the epoch), and records until
+// when the token is valid.
+func (p *compiledPolicy) checkTimes(r *Result, t float64) error {
+	// RFC 7519 §4.1.4: the current time MUST be before "exp".
+	if r.hasExp {
+		if t >= r.exp+p.leeway {
+			return ErrExpired
+		}
+		r.until, r.hasUntil = r.exp, true
+	} else if !p.allowNoExp {
+		return errNoExp
+	}
+	// RFC 7519 §4.1.5: not before "nbf".
+	if r.hasNbf && t+p.leeway < r.nbf {
+		return ErrNotYetValid
+	}
+	// A token "issued" in the future was minted by a skewed or hostile
+	// issuer (RFC 7519 §4.1.6 gives iat no rule; RFC 8725 §3.8 asks for
+	// sanity checks on time claims).
+	if r.hasIat && r.iat > t+p.leeway {
+		return errIssuedInFuture
+	}
+	if p.maxLifetime > 0 {
+		return p.checkLifetime(r, t)
+	}
+	return nil
+}
+
+// checkLifetime bounds how long a token lives, so that a revocation rule
+// kept for maxLifetime (plus the leeway) after a token's issue outlives
+// every moment the token verifies (revocation.Options.MaxTokenLifetime).
+func (p *compiledPolicy) checkLifetime(r *Result, t float64) error {
+	switch {
+	case r.hasExp && r.hasIat:
+		if r.exp-r.iat > p.maxLifetime {
+			return ErrLifetime
+		}
+	case r.hasExp:
+		// No issue time: the remaining lifetime is what can be bounded.
+		// (A subject cutoff cannot tell such a token's age; require
+		// "iat" where that matters.)
+		if r.exp-t > p.maxLifetime {
+			return ErrLifetime
+		}
+	case r.hasIat:
+		// No "exp" (the policy allows that): the token expires
+		// maxLifetime after its issue, like one whose exp said so.
+		r.until, r.hasUntil = r.iat+p.maxLifetime, true
+		if t >= r.until+p.leeway {
+			return errOlderThanMaxLifetime
+		}
+	default:
+		return errUnboundedLifetime
+	}
+	return nil
 }
 
 // checkPaths refuses a token in which a path the caller reads names two

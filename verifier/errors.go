@@ -48,6 +48,10 @@ var (
 	ErrMissingClaim      = class("missing_claim", "required claim missing", CodeInvalidToken)
 	ErrType              = class("type", "token type not accepted", CodeInvalidToken)
 	ErrInsufficientScope = class("insufficient_scope", "insufficient scope", CodeInsufficientScope)
+	// ErrLifetime: the token lives longer than Policy.MaxLifetime allows
+	// (exp - iat, or exp - now without iat), or has neither exp nor iat
+	// to bound its lifetime with.
+	ErrLifetime = class("lifetime", "token lives longer than the maximum token lifetime (revocation.max_token_lifetime)", CodeInvalidToken)
 	// ErrRevoked is for tokens taken back before their expiry (a denied
 	// "jti", or a subject's "issued before" cutoff). The verifier does not
 	// return it itself; the sidecar does, from its revocation set.
@@ -81,10 +85,13 @@ var (
 	errAlgMismatch    = detail(ErrUnknownKey, "alg_mismatch", "key does not accept this algorithm")
 	errNoIssuerKeys   = detail(ErrUnknownKey, "no_issuer_keys", "no keys for the token's issuer")
 	errIssuedInFuture = detail(ErrNotYetValid, "", "token issued in the future")
-	errNoAudience     = detail(ErrAudience, "", "token has no audience")
-	errNoIssuer       = detail(ErrIssuer, "", "token has no issuer")
-	errNoExp          = detail(ErrMissingClaim, "", "token has no expiry")
-	errNoType         = detail(ErrType, "", "token has no type")
+
+	errOlderThanMaxLifetime = detail(ErrExpired, "", "token without exp is older than the maximum token lifetime (revocation.max_token_lifetime)")
+	errUnboundedLifetime    = detail(ErrLifetime, "lifetime_unbounded", "token has neither exp nor iat, so its lifetime cannot be bounded (revocation.max_token_lifetime)")
+	errNoAudience           = detail(ErrAudience, "", "token has no audience")
+	errNoIssuer             = detail(ErrIssuer, "", "token has no issuer")
+	errNoExp                = detail(ErrMissingClaim, "", "token has no expiry")
+	errNoType               = detail(ErrType, "", "token has no type")
 )
 
 // Code maps any error to its RFC 6750 §3.1 error code. Errors that are not

@@ -34,8 +34,20 @@ type Policy struct {
 	// Leeway is the clock skew tolerated on "exp", "nbf" and "iat".
 	Leeway time.Duration
 	// AllowMissingExp accepts tokens without "exp". Off by default: a
-	// token that never expires cannot be contained.
+	// token that never expires cannot be contained. With MaxLifetime
+	// set, such a token expires MaxLifetime after its "iat" (and one
+	// without "iat" either is refused).
 	AllowMissingExp bool
+	// MaxLifetime, when set, refuses a token that lives longer: whose
+	// exp - iat exceeds it, or, without "iat", whose exp - now does (its
+	// issue time is unknown, so only the remaining lifetime is bounded);
+	// a token without "exp" (AllowMissingExp) expires MaxLifetime after
+	// its "iat", and one with neither is refused. A revocation store that
+	// forgets a rule MaxLifetime (plus the leeway) after the tokens it
+	// matches were issued relies on it: no token outlives its rule. It
+	// bounds PerIssuer policies too: each uses the shorter of its own and
+	// this one.
+	MaxLifetime time.Duration
 	// Type, when set, is the required header "typ" (RFC 8725 §3.11
 	// explicit typing), for example "at+jwt" (RFC 9068 §2.1) so a refresh
 	// or ID token cannot pass as an access token. Compared as a media type:
@@ -56,6 +68,17 @@ type Policy struct {
 // DefaultPolicy requires "exp" and allows DefaultLeeway of clock skew.
 func DefaultPolicy() Policy { return Policy{Leeway: DefaultLeeway} }
 
+// MaxLeeway is the largest clock skew p tolerates for any token: the
+// largest of Leeway and every PerIssuer Leeway. A token verifies until
+// its exp plus this at most, so a revocation rule must be kept that long.
+func (p Policy) MaxLeeway() time.Duration {
+	m := p.Leeway
+	for _, ip := range p.PerIssuer {
+		m = max(m, ip.Leeway)
+	}
+	return m
+}
+
 // compiledPolicy is a Policy prepared for the request path: sets as maps,
 // paths split, durations as float seconds. Immutable once built.
 type compiledPolicy struct {
@@ -64,8 +87,10 @@ type compiledPolicy struct {
 	allowNoAud bool
 	leeway     float64
 	allowNoExp bool
-	typ        string // lower case, without "application/"
-	required   []Path
+	// maxLifetime is MaxLifetime in seconds (0: unbounded).
+	maxLifetime float64
+	typ         string // lower case, without "application/"
+	required    []Path
 	// byIssuer holds the compiled PerIssuer policies.
 	byIssuer map[string]*compiledPolicy
 }
@@ -78,11 +103,15 @@ func compilePolicy(p Policy) (*compiledPolicy, error) {
 	if p.Leeway > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("verifier: policy: leeway %s is more than 10m", p.Leeway))
 	}
+	if p.MaxLifetime < 0 {
+		errs = append(errs, fmt.Errorf("verifier: policy: max lifetime %s is negative", p.MaxLifetime))
+	}
 	c := &compiledPolicy{
-		leeway:     p.Leeway.Seconds(),
-		allowNoExp: p.AllowMissingExp,
-		allowNoAud: p.AllowMissingAudience,
-		typ:        normalizeType(p.Type),
+		leeway:      p.Leeway.Seconds(),
+		allowNoExp:  p.AllowMissingExp,
+		allowNoAud:  p.AllowMissingAudience,
+		typ:         normalizeType(p.Type),
+		maxLifetime: p.MaxLifetime.Seconds(),
 	}
 	if len(p.Issuers) > 0 {
 		c.issuers = make(map[string]struct{}, len(p.Issuers))
@@ -121,6 +150,9 @@ func compilePolicy(p Policy) (*compiledPolicy, error) {
 				continue
 			}
 			ip.Issuers, ip.PerIssuer = nil, nil
+			if p.MaxLifetime > 0 && (ip.MaxLifetime == 0 || ip.MaxLifetime > p.MaxLifetime) {
+				ip.MaxLifetime = p.MaxLifetime
+			}
 			sub, err := compilePolicy(ip)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("verifier: policy for issuer %q: %w", iss, err))

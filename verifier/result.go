@@ -24,7 +24,9 @@ type Result struct {
 	sub, iss, jti []byte
 	aud, scopes   [][]byte
 	exp, nbf, iat float64
+	until         float64 // ValidUntil, set by the policy check
 	hasExp        bool
+	hasUntil      bool
 	hasNbf        bool
 	hasIat        bool
 	hasAud        bool
@@ -56,8 +58,8 @@ func (r *Result) reset() {
 	r.key, r.generation, r.alg = nil, 0, ""
 	r.kid, r.typ, r.sub, r.iss, r.jti = nil, nil, nil, nil, nil
 	r.aud, r.scopes = r.aud[:0], r.scopes[:0]
-	r.exp, r.nbf, r.iat = 0, 0, 0
-	r.hasExp, r.hasNbf, r.hasIat, r.hasAud = false, false, false, false
+	r.exp, r.nbf, r.iat, r.until = 0, 0, 0, 0
+	r.hasExp, r.hasNbf, r.hasIat, r.hasAud, r.hasUntil = false, false, false, false, false
 }
 
 // Key is the keyring key that verified the token.
@@ -107,6 +109,14 @@ func (r *Result) Expiry() (t time.Time, ok bool) { return numericTime(r.exp), r.
 
 // NotBefore is "nbf"; ok is false when the token has none.
 func (r *Result) NotBefore() (t time.Time, ok bool) { return numericTime(r.nbf), r.hasNbf }
+
+// ValidUntil is when the token stops being valid under the policy that
+// accepted it, before the leeway: its "exp", or for a token without "exp"
+// that Policy.MaxLifetime bounds, "iat" + MaxLifetime. ok is false when
+// nothing bounds it (a token without exp that the policy allows, and no
+// MaxLifetime). Use it, not Expiry, to bound how long a verification
+// result may be reused.
+func (r *Result) ValidUntil() (t time.Time, ok bool) { return numericTime(r.until), r.hasUntil }
 
 // IssuedAt is "iat"; ok is false when the token has none.
 func (r *Result) IssuedAt() (t time.Time, ok bool) { return numericTime(r.iat), r.hasIat }
