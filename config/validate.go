@@ -348,6 +348,15 @@ func (c *Config) validatePolicy(v *validator) {
 		if is.Leeway != nil && (*is.Leeway < 0 || *is.Leeway > MaxLeeway) {
 			v.add(field+".leeway", "%s is not between 0s and %s", *is.Leeway, MaxLeeway)
 		}
+		if is.CheckAudience != nil && !*is.CheckAudience {
+			// Contradictions are errors, not silently resolved.
+			if len(is.Audiences) > 0 {
+				v.add(field+".check_audience", "false, but %s.audiences lists audiences to check", field)
+			}
+			if is.AllowMissingAud {
+				v.add(field+".allow_missing_aud", "has no effect with %s.check_audience: false", field)
+			}
+		}
 		c.validateRemote(v, field, is)
 		for j, claim := range is.RequiredClaims {
 			checkClaimPath(v, fmt.Sprintf("%s.required_claims[%d]", field, j), claim)

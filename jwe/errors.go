@@ -51,10 +51,10 @@ var (
 
 // Detailed reasons. Each belongs to one class above.
 var (
-	ErrTokenTooLarge        = detail(ErrTooLarge, "jwe_too_large_token", "encrypted token too large")
+	ErrTokenTooLarge        = detail(ErrTooLarge, "jwe_too_large_token", "encrypted token too large (limits.max_token_size)")
 	ErrHeaderTooLarge       = detail(ErrTooLarge, "jwe_too_large_header", "protected header too large")
 	ErrEncryptedKeyTooLarge = detail(ErrTooLarge, "jwe_too_large_key", "encrypted key too large")
-	ErrCiphertextTooLarge   = detail(ErrTooLarge, "jwe_too_large_ciphertext", "ciphertext too large")
+	ErrCiphertextTooLarge   = detail(ErrTooLarge, "jwe_too_large_ciphertext", "ciphertext too large (limits.max_token_size)")
 
 	ErrZip         = detail(ErrUnsupported, "jwe_zip", "compression not supported: zip bombs")
 	ErrCrit        = detail(ErrUnsupported, "jwe_crit", "crit header parameter not supported")

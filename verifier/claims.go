@@ -20,6 +20,11 @@ func stringClaim(v jsonx.Value) ([]byte, error) {
 // readRegistered reads the registered claims tokengate uses in one pass
 // over the top-level members (names are compared exactly: RFC 7519 §4
 // claim names are case-sensitive, so "SUB" or "Exp" are other claims).
+//
+// Which shapes are refused (see the package comment): iss, sub, jti, exp,
+// nbf and iat must have their RFC 7519 types; aud, scope and scp of
+// another shape are only recorded as unusable, because whether anything
+// reads them depends on the policy and the caller's rules.
 func (r *Result) readRegistered() error {
 	var err error
 	for m := r.claims.Root().First(); m.Exists(); m = m.Next() {
@@ -42,16 +47,17 @@ func (r *Result) readRegistered() error {
 			r.iat, err = numericDate(m)
 			r.hasIat = err == nil
 		case "aud":
-			err = r.readAudiences(m)
-			r.hasAud = err == nil
-		case "scope":
-			// RFC 8693 §4.2: a space-separated string.
-			if m.Kind() != jsonx.String {
-				return errClaimType
-			}
-			r.scopes = appendFields(r.scopes, m.Str())
-		case "scp":
-			err = r.readScp(m)
+			r.readAudiences(m)
+		case "scope", "scp":
+			// "scope": RFC 8693 §4.2 (and RFC 9068 §2.2.3) a
+			// space-separated string; Spring Authorization Server and
+			// others send an array, and "scp" (Okta, Entra, Hydra) is
+			// either. Another shape grants nothing.
+			r.scopes = appendScopes(r.scopes, m)
+		case "nonce", "at_hash", "c_hash":
+			// Claims only ID tokens carry (OpenID Connect Core §2,
+			// §3.1.3.6, §3.3.2.11), whatever their value.
+			r.idToken = true
 		}
 		if err != nil {
 			return err
@@ -105,6 +111,9 @@ func (v *Verifier) checkClaims(r *Result) error {
 	// ours. Only a token that names none ("aud" absent, or "aud": [])
 	// may pass unchecked, and only where the policy opts in.
 	if p.audiences != nil {
+		if r.audBad {
+			return errClaimType
+		}
 		if !r.hasAud {
 			if !p.allowNoAud {
 				return errNoAudience
@@ -120,6 +129,9 @@ func (v *Verifier) checkClaims(r *Result) error {
 		if !typeMatches(r.typ, p.typ) {
 			return ErrType
 		}
+	}
+	if p.refuseIDTokens && r.idToken {
+		return errIDToken
 	}
 	return v.checkPaths(r, p)
 }
@@ -246,41 +258,54 @@ func (r *Result) audienceIn(set map[string]struct{}) bool {
 	return false
 }
 
-// readAudiences reads "aud": a string or an array of strings (RFC 7519 §4.1.3).
-func (r *Result) readAudiences(v jsonx.Value) error {
+// readAudiences reads "aud": a string or an array of strings (RFC 7519
+// §4.1.3). "aud": [] names no audience, like a missing "aud". Any other
+// shape is recorded (audBad), and refused only where an audience check
+// applies.
+func (r *Result) readAudiences(v jsonx.Value) {
 	switch v.Kind() {
 	case jsonx.String:
 		r.aud = append(r.aud, v.Str())
-		return nil
+		r.hasAud = true
+		return
 	case jsonx.Array:
-		for e := v.First(); e.Exists(); e = e.Next() {
-			if e.Kind() != jsonx.String {
-				return errClaimType
+		if allStrings(v) {
+			for e := v.First(); e.Exists(); e = e.Next() {
+				r.aud = append(r.aud, e.Str())
 			}
-			r.aud = append(r.aud, e.Str())
+			r.hasAud = len(r.aud) > 0
+			return
 		}
-		return nil
 	}
-	return errClaimType
+	r.audBad = true
 }
 
-// readScp reads "scp": an array of strings, or a space-separated string as
-// some providers send it.
-func (r *Result) readScp(v jsonx.Value) error {
+// appendScopes appends the scopes of a "scope" or "scp" claim: the
+// fields of a space-separated string, or the elements of an array of
+// strings. Any other shape, including an array holding a non-string,
+// appends nothing: a scope rule then fails closed.
+func appendScopes(dst [][]byte, v jsonx.Value) [][]byte {
 	switch v.Kind() {
 	case jsonx.String:
-		r.scopes = appendFields(r.scopes, v.Str())
+		return appendFields(dst, v.Str())
 	case jsonx.Array:
-		for e := v.First(); e.Exists(); e = e.Next() {
-			if e.Kind() != jsonx.String {
-				return errClaimType
-			}
-			r.scopes = append(r.scopes, e.Str())
+		if !allStrings(v) {
+			return dst
 		}
-	default:
-		return errClaimType
+		for e := v.First(); e.Exists(); e = e.Next() {
+			dst = append(dst, e.Str())
+		}
 	}
-	return nil
+	return dst
+}
+
+func allStrings(v jsonx.Value) bool {
+	for e := v.First(); e.Exists(); e = e.Next() {
+		if e.Kind() != jsonx.String {
+			return false
+		}
+	}
+	return true
 }
 
 // appendFields appends the space-separated fields of s (sub-slices of s).

@@ -60,7 +60,9 @@ var (
 
 // Detailed reasons. Each belongs to one class above.
 var (
-	ErrTokenTooLarge = detail(ErrMalformed, "too_large", "token too large")
+	ErrTokenTooLarge = detail(ErrMalformed, "too_large", "token too large (limits.max_token_size)")
+	errOpaque        = detail(ErrMalformed, "not_jwt", "token is not a JWT (an opaque or reference token): tokengate verifies JWTs only, token introspection is not supported")
+	errEncrypted     = detail(ErrMalformed, "encrypted", "token is encrypted (JWE) and no decryption key is configured (decryption.keys)")
 	errEmpty         = detail(ErrMalformed, "", "empty token")
 	errSegments      = detail(ErrMalformed, "", "token must have three non-empty segments")
 	errBase64Header  = detail(ErrMalformed, "", "header is not strict base64url")
@@ -92,6 +94,7 @@ var (
 	errNoIssuer             = detail(ErrIssuer, "", "token has no issuer")
 	errNoExp                = detail(ErrMissingClaim, "", "token has no expiry")
 	errNoType               = detail(ErrType, "", "token has no type")
+	errIDToken              = detail(ErrType, "id_token", "ID token (it carries nonce, at_hash or c_hash) not accepted as an access token")
 )
 
 // Code maps any error to its RFC 6750 §3.1 error code. Errors that are not

@@ -23,13 +23,15 @@ type Policy struct {
 	// must be in it. A token without "aud" is then rejected, unless
 	// AllowMissingAudience is set.
 	Audiences []string
-	// AllowMissingAudience accepts a token that has no "aud" member at
-	// all, while a token that has one must still match Audiences (an
-	// empty "aud" array, or an "aud" naming only other audiences, still
-	// fails). Off by default (RFC 8725 §3.9: a token without an audience
-	// can be replayed at any service trusting its issuer); meant for one
-	// issuer in PerIssuer whose provider omits "aud". It changes nothing
-	// when Audiences is empty.
+	// AllowMissingAudience accepts a token that names no audience: no
+	// "aud" member, or "aud": [] (Ory Hydra's when none was requested),
+	// while a token that names one must still match Audiences (an "aud"
+	// naming only other audiences, or "", still fails). Off by default
+	// (RFC 8725 §3.9: a token without an audience can be replayed at any
+	// service trusting its issuer); meant for one issuer in PerIssuer
+	// whose provider omits "aud". It changes nothing when Audiences is
+	// empty. (To switch the audience check off for one issuer, give it a
+	// PerIssuer policy without Audiences.)
 	AllowMissingAudience bool
 	// Leeway is the clock skew tolerated on "exp", "nbf" and "iat".
 	Leeway time.Duration
@@ -54,8 +56,18 @@ type Policy struct {
 	// case-insensitively, with the "application/" prefix optional
 	// (RFC 7515 §4.1.9).
 	Type string
+	// RefuseIDTokens refuses a token that carries "nonce", "at_hash" or
+	// "c_hash": claims OpenID Connect puts in ID tokens only (OpenID
+	// Connect Core §2, §3.1.3.6, §3.3.2.11), so an ID token cannot pass
+	// as an access token where the provider types both "JWT" (Ory Hydra,
+	// Keycloak by default, Entra ID). "auth_time" is not among them: RFC
+	// 9068 §2.2.1 allows it in access tokens. An ID token carries none of
+	// the three in some flows (code flow without nonce): where the
+	// provider's access tokens carry a claim its ID tokens lack
+	// ("client_id" for Hydra and RFC 9068 profiles), require it too.
+	RefuseIDTokens bool
 	// RequiredClaims lists claims that must be present and not null,
-	// as paths ("tenant", "realm_access.roles").
+	// as paths ("tenant", "realm_access.roles", "/realm_access/roles").
 	RequiredClaims []string
 	// PerIssuer gives issuers their own rules: a token whose "iss" is a
 	// key here is checked against that Policy instead of this one (its own
@@ -90,7 +102,9 @@ type compiledPolicy struct {
 	// maxLifetime is MaxLifetime in seconds (0: unbounded).
 	maxLifetime float64
 	typ         string // lower case, without "application/"
-	required    []Path
+	// refuseIDTokens refuses tokens carrying ID-token-only claims.
+	refuseIDTokens bool
+	required       []Path
 	// byIssuer holds the compiled PerIssuer policies.
 	byIssuer map[string]*compiledPolicy
 }
@@ -107,11 +121,12 @@ func compilePolicy(p Policy) (*compiledPolicy, error) {
 		errs = append(errs, fmt.Errorf("verifier: policy: max lifetime %s is negative", p.MaxLifetime))
 	}
 	c := &compiledPolicy{
-		leeway:      p.Leeway.Seconds(),
-		allowNoExp:  p.AllowMissingExp,
-		allowNoAud:  p.AllowMissingAudience,
-		typ:         normalizeType(p.Type),
-		maxLifetime: p.MaxLifetime.Seconds(),
+		leeway:         p.Leeway.Seconds(),
+		allowNoExp:     p.AllowMissingExp,
+		allowNoAud:     p.AllowMissingAudience,
+		typ:            normalizeType(p.Type),
+		maxLifetime:    p.MaxLifetime.Seconds(),
+		refuseIDTokens: p.RefuseIDTokens,
 	}
 	if len(p.Issuers) > 0 {
 		c.issuers = make(map[string]struct{}, len(p.Issuers))

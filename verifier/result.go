@@ -30,6 +30,8 @@ type Result struct {
 	hasNbf        bool
 	hasIat        bool
 	hasAud        bool
+	audBad        bool // "aud" present in a shape that names no audience list
+	idToken       bool // carries nonce, at_hash or c_hash
 }
 
 var resultPool = sync.Pool{New: func() any { return new(Result) }}
@@ -60,6 +62,7 @@ func (r *Result) reset() {
 	r.aud, r.scopes = r.aud[:0], r.scopes[:0]
 	r.exp, r.nbf, r.iat, r.until = 0, 0, 0, 0
 	r.hasExp, r.hasNbf, r.hasIat, r.hasAud, r.hasUntil = false, false, false, false, false
+	r.audBad, r.idToken = false, false
 }
 
 // Key is the keyring key that verified the token.
@@ -87,11 +90,14 @@ func (r *Result) Issuer() []byte { return r.iss }
 // ID is the "jti" claim, or nil.
 func (r *Result) ID() []byte { return r.jti }
 
-// Audiences are the "aud" values (a single string becomes one element).
+// Audiences are the "aud" values (a single string becomes one element;
+// empty when "aud" is absent, [] or of another shape).
 func (r *Result) Audiences() [][]byte { return r.aud }
 
-// Scopes are the space-separated "scope" claim (RFC 8693 §4.2) and the
-// elements of an "scp" array (or space-separated "scp" string).
+// Scopes are the scopes of the "scope" and "scp" claims: the fields of a
+// space-separated string (RFC 8693 §4.2) or the elements of an array of
+// strings, either claim in either shape. A claim of another shape grants
+// none.
 func (r *Result) Scopes() [][]byte { return r.scopes }
 
 // HasScope reports whether s is one of Scopes.

@@ -10,8 +10,25 @@
 //   - strict base64url, strict JSON (no duplicate member names, RFC 7515
 //     §5.2), and limits on token size, JSON depth and member counts, checked
 //     before any other work;
-//   - claims policy: "exp" required by default, "nbf", "iat", issuer,
-//     audience, explicit "typ" (RFC 8725 §3.11), required claims.
+//   - claims policy: "exp" required by default, "nbf", "iat", a maximum
+//     lifetime, issuer, audience, explicit "typ" (RFC 8725 §3.11), ID
+//     tokens refused as access tokens, required claims;
+//   - claim paths name one place: a token in which a path the caller reads
+//     resolves two ways is refused (see Path).
+//
+// Claim shapes. A token is refused for the shape of a registered claim
+// only where something acts on that claim whatever the configuration:
+// "iss" (it selects the keys and the policy), "exp", "nbf" and "iat" (a
+// time that cannot be read could be one that must be refused) must have
+// their RFC 7519 types, and so must "sub" and "jti", because revocation
+// rules match them: a "sub": 42 read as "no subject" would slip past a
+// cutoff written for subject "42". The claims whose use depends on the
+// configuration are read leniently: "aud" of another shape than a string
+// or an array of strings is refused only where an audience check applies
+// ("aud": [] names no audience, like a missing one), and "scope" and
+// "scp" are each a space-separated string or an array of strings, any
+// other shape granting no scope (a scope rule then fails closed). Every
+// other claim is read only through a Path, whatever its shape.
 //
 // Verify allocates nothing for HMAC and EdDSA tokens once its Result has
 // been used; RSA and ECDSA allocate only inside crypto/rsa and crypto/ecdsa.
@@ -123,22 +140,42 @@ func (v *Verifier) MaxTokenSize() int { return v.maxSize }
 
 // Split cuts a compact JWS into its three segments without copying: each is
 // a sub-slice of token. It rejects anything but exactly three non-empty
-// segments (RFC 7515 §7.1; an empty signature would be an unsecured JWS).
+// segments (RFC 7515 §7.1; an empty signature would be an unsecured JWS),
+// saying which: an opaque (reference) token, an encrypted one (JWE: five
+// segments), or a malformed one.
 func Split(token []byte) (header, payload, signature []byte, err error) {
 	i := bytes.IndexByte(token, '.')
 	if i <= 0 {
-		return nil, nil, nil, errSegments
+		return nil, nil, nil, segmentsError(token)
 	}
 	j := bytes.IndexByte(token[i+1:], '.')
 	if j <= 0 {
-		return nil, nil, nil, errSegments
+		return nil, nil, nil, segmentsError(token)
 	}
 	j += i + 1
 	sig := token[j+1:]
 	if len(sig) == 0 || bytes.IndexByte(sig, '.') >= 0 {
-		return nil, nil, nil, errSegments
+		return nil, nil, nil, segmentsError(token)
 	}
 	return token[:i], token[i+1 : j], sig, nil
+}
+
+// segmentsError tells why token is not three non-empty segments. Fewer
+// than two dots is an opaque token (Ory Hydra's "ory_at_…" has one; most
+// providers' default access tokens are such references, which only the
+// provider's introspection endpoint can judge), unless it begins like a
+// JOSE header ("eyJ", base64url of `{"`): a JWT with a part missing. Four
+// dots is the shape of a JWE (RFC 7516 §7.1).
+func segmentsError(token []byte) error {
+	switch bytes.Count(token, []byte{'.'}) {
+	case 0, 1:
+		if !bytes.HasPrefix(token, []byte("eyJ")) {
+			return errOpaque
+		}
+	case 4:
+		return errEncrypted
+	}
+	return errSegments
 }
 
 // Verify checks token and fills r. On success it returns nil; otherwise a
