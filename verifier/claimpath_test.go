@@ -2,6 +2,7 @@ package verifier_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/tokengate/tokengate/verifier"
@@ -35,42 +36,27 @@ func TestTopLevelDottedNameCannotShadowNestedClaim(t *testing.T) {
 	}))
 	required := newVerifier(t, snapshotOf(t, hs.key), verifier.Policy{RequiredClaims: []string{"realm_access.roles"}})
 
-	tests := []struct {
-		name  string
-		v     *verifier.Verifier
-		token []byte
-		want  error
-		path  string // looked up after Verify ("" for none)
-		value string // "" for not found
-	}{
-		{"both: refused for a path the caller reads", v, both, verifier.ErrAmbiguousClaim, "", ""},
-		{"both: refused for a required claim", required, both, verifier.ErrAmbiguousClaim, "", ""},
-		{"both: Claim finds neither when the path was not declared", plain, both, nil, "realm_access.roles", ""},
-		{"both: the JSON Pointer reads the nested claim", plain, both, nil, "/realm_access/roles", "user"},
-		{"both: the JSON Pointer reads the top-level name", plain, both, nil, "/realm_access.roles", "admin"},
-		{"nested only: the dotted path reads it", v, mint(t, hs, claims(nil)), nil, "realm_access.roles", "admin,auditor"},
-		{"top-level name only: the dotted path reads it", v, literalOnly, nil, "realm_access.roles", "admin"},
-		{"top-level name only: the pointer to the nested claim finds nothing", v, literalOnly, nil, "/realm_access/roles", ""},
-		{"Auth0-style name and a nested look-alike: refused", v, auth0Both, verifier.ErrAmbiguousClaim, "", ""},
-		{"Auth0-style name as a pointer", plain, auth0Both, nil, "/https:~1~1example.com~1roles", "reader"},
+	reads := func(path, want string) func(*verifier.Result, error) string {
+		return func(r *verifier.Result, _ error) string {
+			c, ok := r.Claim(verifier.MustParsePath(path))
+			if got := string(c.AppendText(nil, ',')); ok != (want != "") || got != want {
+				return fmt.Sprintf("Claim(%s) = %q (found %v), want %q", path, got, ok, want)
+			}
+			return ""
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := verifier.AcquireResult()
-			defer verifier.ReleaseResult(r)
-			err := tt.v.Verify(r, tt.token)
-			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
-				t.Fatalf("Verify: %v, want %v", err, tt.want)
-			}
-			if tt.path == "" {
-				return
-			}
-			c, ok := r.Claim(verifier.MustParsePath(tt.path))
-			if got := string(c.AppendText(nil, ',')); ok != (tt.value != "") || got != tt.value {
-				t.Errorf("Claim(%s) = %q (found %v), want %q", tt.path, got, ok, tt.value)
-			}
-		})
-	}
+	runTokenCases(t, []tokenCase{
+		{"both: refused for a path the caller reads", v, both, verifier.ErrAmbiguousClaim, nil},
+		{"both: refused for a required claim", required, both, verifier.ErrAmbiguousClaim, nil},
+		{"both: Claim finds neither when the path was not declared", plain, both, nil, reads("realm_access.roles", "")},
+		{"both: the JSON Pointer reads the nested claim", plain, both, nil, reads("/realm_access/roles", "user")},
+		{"both: the JSON Pointer reads the top-level name", plain, both, nil, reads("/realm_access.roles", "admin")},
+		{"nested only: the dotted path reads it", v, mint(t, hs, claims(nil)), nil, reads("realm_access.roles", "admin,auditor")},
+		{"top-level name only: the dotted path reads it", v, literalOnly, nil, reads("realm_access.roles", "admin")},
+		{"top-level name only: the pointer to the nested claim finds nothing", v, literalOnly, nil, reads("/realm_access/roles", "")},
+		{"Auth0-style name and a nested look-alike: refused", v, auth0Both, verifier.ErrAmbiguousClaim, nil},
+		{"Auth0-style name as a pointer", plain, auth0Both, nil, reads("/https:~1~1example.com~1roles", "reader")},
+	})
 	if verifier.ErrAmbiguousClaim.Code() != verifier.CodeInvalidToken || !errors.Is(verifier.ErrAmbiguousClaim, verifier.ErrMalformed) {
 		t.Error("an ambiguous token is a malformed token (401 invalid_token)")
 	}

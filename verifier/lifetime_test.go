@@ -1,7 +1,6 @@
 package verifier_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -31,37 +30,22 @@ func TestTokenLivingLongerThanMaxLifetimeRefused(t *testing.T) {
 	tok := func(over map[string]any) []byte { return mint(t, hs, claims(over)) }
 	h := int64(life / time.Second)
 
-	tests := []struct {
-		name  string
-		v     *verifier.Verifier
-		token []byte
-		want  error
-	}{
-		{"exp - iat = max lifetime", v, tok(map[string]any{"iat": now - 60, "exp": now - 60 + h}), nil},
-		{"exp - iat one second over", v, tok(map[string]any{"iat": now - 60, "exp": now - 59 + h}), verifier.ErrLifetime},
-		{"a year-long token issued a minute ago", v, tok(map[string]any{"iat": now - 60, "exp": now + 365*24*3600}), verifier.ErrLifetime},
-		{"old iat, far exp, within its last hour", v, tok(map[string]any{"iat": now - 30*24*3600, "exp": now + 60}), verifier.ErrLifetime},
-		{"no iat: exp - now within the bound", v, tok(map[string]any{"iat": nil, "exp": now + h}), nil},
-		{"no iat: exp - now over the bound", v, tok(map[string]any{"iat": nil, "exp": now + h + 1}), verifier.ErrLifetime},
-		{"no exp (allowed): within max lifetime of iat", vNoExp, tok(map[string]any{"exp": nil, "iat": now - h + 10}), nil},
-		{"no exp (allowed): within max lifetime of iat plus the leeway", vNoExp, tok(map[string]any{"exp": nil, "iat": now - h - 29}), nil},
-		{"no exp (allowed): older than max lifetime plus the leeway", vNoExp, tok(map[string]any{"exp": nil, "iat": now - h - 30}), verifier.ErrExpired},
-		{"no exp (allowed) and no iat: nothing bounds it", vNoExp, tok(map[string]any{"exp": nil, "iat": nil}), verifier.ErrLifetime},
-		{"no exp, not allowed", v, tok(map[string]any{"exp": nil}), verifier.ErrMissingClaim},
-		{"per-issuer policy bounded by the global max", vIss, tok(map[string]any{"iat": now - 60, "exp": now + 2*h}), verifier.ErrLifetime},
-		{"per-issuer policy without its own max inherits it", vIss, tok(map[string]any{"iss": "https://other.example", "iat": now - 60, "exp": now + 2*h}), verifier.ErrLifetime},
-		{"per-issuer policy within the bound", vIss, tok(map[string]any{"iat": now - 60, "exp": now + 60}), nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := verifier.AcquireResult()
-			defer verifier.ReleaseResult(r)
-			err := tt.v.Verify(r, tt.token)
-			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
-				t.Fatalf("got %v, want %v", err, tt.want)
-			}
-		})
-	}
+	runTokenCases(t, []tokenCase{
+		{"exp - iat = max lifetime", v, tok(map[string]any{"iat": now - 60, "exp": now - 60 + h}), nil, nil},
+		{"exp - iat one second over", v, tok(map[string]any{"iat": now - 60, "exp": now - 59 + h}), verifier.ErrLifetime, nil},
+		{"a year-long token issued a minute ago", v, tok(map[string]any{"iat": now - 60, "exp": now + 365*24*3600}), verifier.ErrLifetime, nil},
+		{"old iat, far exp, within its last hour", v, tok(map[string]any{"iat": now - 30*24*3600, "exp": now + 60}), verifier.ErrLifetime, nil},
+		{"no iat: exp - now within the bound", v, tok(map[string]any{"iat": nil, "exp": now + h}), nil, nil},
+		{"no iat: exp - now over the bound", v, tok(map[string]any{"iat": nil, "exp": now + h + 1}), verifier.ErrLifetime, nil},
+		{"no exp (allowed): within max lifetime of iat", vNoExp, tok(map[string]any{"exp": nil, "iat": now - h + 10}), nil, nil},
+		{"no exp (allowed): within max lifetime of iat plus the leeway", vNoExp, tok(map[string]any{"exp": nil, "iat": now - h - 29}), nil, nil},
+		{"no exp (allowed): older than max lifetime plus the leeway", vNoExp, tok(map[string]any{"exp": nil, "iat": now - h - 30}), verifier.ErrExpired, nil},
+		{"no exp (allowed) and no iat: nothing bounds it", vNoExp, tok(map[string]any{"exp": nil, "iat": nil}), verifier.ErrLifetime, nil},
+		{"no exp, not allowed", v, tok(map[string]any{"exp": nil}), verifier.ErrMissingClaim, nil},
+		{"per-issuer policy bounded by the global max", vIss, tok(map[string]any{"iat": now - 60, "exp": now + 2*h}), verifier.ErrLifetime, nil},
+		{"per-issuer policy without its own max inherits it", vIss, tok(map[string]any{"iss": "https://other.example", "iat": now - 60, "exp": now + 2*h}), verifier.ErrLifetime, nil},
+		{"per-issuer policy within the bound", vIss, tok(map[string]any{"iat": now - 60, "exp": now + 60}), nil, nil},
+	})
 }
 
 // TestMaxLifetimeKeepsEveryAcceptedTokenWithinItsRule: the property
