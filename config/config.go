@@ -240,6 +240,10 @@ type Policy struct {
 	RequireExp     bool          `mapstructure:"require_exp"`
 	Type           string        `mapstructure:"type"`
 	RequiredClaims []string      `mapstructure:"required_claims"`
+	// RefuseIDTokens refuses tokens carrying nonce, at_hash or c_hash
+	// (ID-token claims), so ID tokens cannot pass as access tokens where
+	// the provider types both "JWT".
+	RefuseIDTokens bool `mapstructure:"refuse_id_tokens"`
 }
 
 // Issuer gives one issuer its own claim rules, overriding policy for
@@ -259,9 +263,14 @@ type Issuer struct {
 	Client    string   `mapstructure:"client"`
 	// AllowMissingAud accepts this issuer's tokens that have no "aud" at
 	// all (some providers omit it); a present "aud" must still match.
-	AllowMissingAud bool     `mapstructure:"allow_missing_aud"`
-	Type            string   `mapstructure:"type"`
-	RequiredClaims  []string `mapstructure:"required_claims"`
+	AllowMissingAud bool `mapstructure:"allow_missing_aud"`
+	// CheckAudience false switches the audience check off for this
+	// issuer even when policy.audiences lists audiences (unset: on).
+	CheckAudience  *bool    `mapstructure:"check_audience"`
+	Type           string   `mapstructure:"type"`
+	RequiredClaims []string `mapstructure:"required_claims"`
+	// RefuseIDTokens overrides policy.refuse_id_tokens for this issuer.
+	RefuseIDTokens *bool `mapstructure:"refuse_id_tokens"`
 }
 
 // JWKS configures fetching keys from identity providers (issuers[] with

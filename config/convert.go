@@ -106,6 +106,7 @@ func (c *Config) VerifierOptions() verifier.Options {
 			AllowMissingExp: !p.RequireExp,
 			Type:            p.Type,
 			RequiredClaims:  cloneList(p.RequiredClaims),
+			RefuseIDTokens:  p.RefuseIDTokens,
 		},
 		MaxTokenSize: int(c.Limits.MaxTokenSize),
 	}
@@ -119,9 +120,16 @@ func (c *Config) VerifierOptions() verifier.Options {
 				AllowMissingAudience: is.AllowMissingAud,
 				Type:                 is.Type,
 				RequiredClaims:       cloneList(orList(is.RequiredClaims, p.RequiredClaims)),
+				RefuseIDTokens:       p.RefuseIDTokens,
 			}
 			if is.Leeway != nil {
 				ip.Leeway = *is.Leeway
+			}
+			if is.CheckAudience != nil && !*is.CheckAudience {
+				ip.Audiences = nil // no audience check for this issuer
+			}
+			if is.RefuseIDTokens != nil {
+				ip.RefuseIDTokens = *is.RefuseIDTokens
 			}
 			if ip.Type == "" {
 				ip.Type = p.Type

@@ -69,6 +69,35 @@ issuers:
 	}
 }
 
+// TestIssuerAudienceAndIDTokenOptions: issuers[].check_audience: false
+// switches the audience check off for one issuer under a global list
+// (issue 14 item 5; its contradictions are in the table of
+// TestIssuerIdentityProviderConfig); refuse_id_tokens is global and per
+// issuer (item 6).
+func TestIssuerAudienceAndIDTokenOptions(t *testing.T) {
+	c := loadYAML(t, `keys: [{file: k.pem}]
+policy: {audiences: [api://orders], refuse_id_tokens: true}
+issuers:
+  - {issuer: https://no-aud.example, check_audience: false}
+  - {issuer: https://hydra.example/, allow_missing_aud: true, refuse_id_tokens: false}
+  - {issuer: https://checked.example, check_audience: true}
+`)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p := c.VerifierOptions().Policy
+	noAud, hydra, checked := p.PerIssuer["https://no-aud.example"], p.PerIssuer["https://hydra.example/"], p.PerIssuer["https://checked.example"]
+	if len(noAud.Audiences) != 0 || !noAud.RefuseIDTokens {
+		t.Errorf("check_audience: false: %+v", noAud)
+	}
+	if len(hydra.Audiences) != 1 || !hydra.AllowMissingAudience || hydra.RefuseIDTokens {
+		t.Errorf("hydra: %+v", hydra)
+	}
+	if len(checked.Audiences) != 1 || !checked.RefuseIDTokens || !p.RefuseIDTokens {
+		t.Errorf("checked: %+v, policy %v", checked, p.RefuseIDTokens)
+	}
+}
+
 func TestIssuerIdentityProviderConfig(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	body := `issuers:
@@ -123,6 +152,9 @@ jwks: {refetch_interval: 1m, startup: not_ready, user_agent: "acme-gateway/1.0"}
 		{"issuers: [{issuer: https://a, algs: [RS256]}]\nkeys: [{file: x.pem}]", "issuers[0].algs", "discovery or jwks_url"},
 		{"jwks: {startup: maybe}\nkeys: [{file: x.pem}]", "jwks.startup", "wait or not_ready"},
 		{"jwks: {min_refresh: 2h, max_refresh: 1h}\nkeys: [{file: x.pem}]", "jwks.max_refresh", "less than"},
+		{"keys: [{file: k.pem}]\nissuers: [{issuer: https://a, check_audience: false, audiences: [x]}]", "issuers[0].check_audience", "audiences"},
+		{"keys: [{file: k.pem}]\nissuers: [{issuer: https://a, check_audience: false, allow_missing_aud: true}]", "issuers[0].allow_missing_aud", "no effect"},
+		{"keys: [{file: k.pem}]\nissuers: [{issuer: https://a, check_audience: maybe}]", "check_audience", ""},
 	} {
 		if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
 			t.Fatal(err)

@@ -335,9 +335,7 @@ func (c *Config) validatePolicy(v *validator) {
 		}
 	}
 	for i, claim := range p.RequiredClaims {
-		if _, err := verifier.ParsePath(claim); err != nil {
-			v.add(fmt.Sprintf("policy.required_claims[%d]", i), "empty claim path")
-		}
+		checkClaimPath(v, fmt.Sprintf("policy.required_claims[%d]", i), claim)
 	}
 	seen := map[string]bool{}
 	for i, is := range c.Issuers {
@@ -352,12 +350,27 @@ func (c *Config) validatePolicy(v *validator) {
 		if is.Leeway != nil && (*is.Leeway < 0 || *is.Leeway > MaxLeeway) {
 			v.add(field+".leeway", "%s is not between 0s and %s", *is.Leeway, MaxLeeway)
 		}
-		c.validateRemote(v, field, is)
-		for j, claim := range is.RequiredClaims {
-			if _, err := verifier.ParsePath(claim); err != nil {
-				v.add(fmt.Sprintf("%s.required_claims[%d]", field, j), "empty claim path")
+		if is.CheckAudience != nil && !*is.CheckAudience {
+			// Contradictions are errors, not silently resolved.
+			if len(is.Audiences) > 0 {
+				v.add(field+".check_audience", "false, but %s.audiences lists audiences to check", field)
+			}
+			if is.AllowMissingAud {
+				v.add(field+".allow_missing_aud", "has no effect with %s.check_audience: false", field)
 			}
 		}
+		c.validateRemote(v, field, is)
+		for j, claim := range is.RequiredClaims {
+			checkClaimPath(v, fmt.Sprintf("%s.required_claims[%d]", field, j), claim)
+		}
+	}
+}
+
+// checkClaimPath requires a claim path the verifier can parse: dotted
+// ("realm_access.roles") or an RFC 6901 JSON Pointer ("/realm_access/roles").
+func checkClaimPath(v *validator, field, path string) {
+	if _, err := verifier.ParsePath(path); err != nil {
+		v.add(field, "%s", strings.TrimPrefix(err.Error(), "verifier: "))
 	}
 }
 
@@ -408,9 +421,7 @@ func (c *Config) validateHeaders(v *validator) {
 	}
 	for i, m := range h.Claims {
 		f := fmt.Sprintf("headers.claims[%d]", i)
-		if _, err := verifier.ParsePath(m.Claim); err != nil {
-			v.add(f+".claim", "empty claim path")
-		}
+		checkClaimPath(v, f+".claim", m.Claim)
 		switch gate.HeaderFormat(m.Format) {
 		case "", gate.FormatText, gate.FormatJSON, gate.FormatSF:
 		default:
@@ -463,9 +474,7 @@ func (c *Config) validateRoutes(v *validator) {
 		}
 		for _, name := range sortedKeys(r.Claims) {
 			cf := fmt.Sprintf("%s.claims[%q]", f, name)
-			if _, err := verifier.ParsePath(name); err != nil {
-				v.add(cf, "empty claim path")
-			}
+			checkClaimPath(v, cf, name)
 			if len(r.Claims[name]) == 0 {
 				v.add(cf, "no accepted values (the route could never be satisfied)")
 			}

@@ -118,6 +118,7 @@ func TestValidateRules(t *testing.T) {
 		{"bad type", func(c *config.Config) { c.Policy.Type = "at jwt" }, "policy.type", "not a media type"},
 		{"bad type subtype", func(c *config.Config) { c.Policy.Type = "application/" }, "policy.type", "not a media type"},
 		{"empty required claim", func(c *config.Config) { c.Policy.RequiredClaims = []string{"tenant", ""} }, "policy.required_claims[1]", "empty claim path"},
+		{"bad JSON Pointer escape", func(c *config.Config) { c.Policy.RequiredClaims = []string{"/realm_access~roles"} }, "policy.required_claims[0]", `"~" must be followed by 0 or 1`},
 
 		// headers
 		{"empty claim path", func(c *config.Config) { c.Headers.Claims[1].Claim = "" }, "headers.claims[1].claim", "empty claim path"},

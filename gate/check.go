@@ -136,7 +136,9 @@ func (g *Gate) verify(st *state, token []byte, gen uint64, now time.Time, d *Dec
 		return nil, err
 	}
 	if st.cache != nil {
-		exp, hasExp := r.Expiry()
+		// ValidUntil, not Expiry: a token without exp that a maximum
+		// lifetime bounds stops verifying at iat + max lifetime.
+		exp, hasExp := r.ValidUntil()
 		if !hasExp || exp.After(now.Add(maxCacheTTL)) {
 			exp = now.Add(maxCacheTTL)
 		}

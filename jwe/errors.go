@@ -1,6 +1,9 @@
 package jwe
 
-import "errors"
+import "github.com/tokengate/tokengate/internal/errclass"
+
+// ns is the namespace that keeps jwe errors a type of their own.
+type ns struct{}
 
 // Error is a decryption failure. Every Error is a package-level value: the
 // request path never builds an error per call, because an attacker decides
@@ -10,49 +13,20 @@ import "errors"
 //
 //	if errors.Is(err, jwe.ErrUnsupported) { ... }
 //
-// Reason is short and safe to show a client: it never contains token bytes,
-// plaintext or key material. Label is a stable, low-cardinality metric name.
-type Error struct {
-	class  *Error // nil when e is itself a class
-	reason string
-	label  string
+// Its methods: Reason is short and safe to show a client (it never
+// contains token bytes, plaintext or key material); Code is the RFC 6750
+// §3.1 error code, always "invalid_token"; Label is a stable,
+// low-cardinality metric name (the detail's own, or its class's); Class is
+// the class it belongs to (itself for a class).
+type Error = errclass.Error[ns]
+
+var reg = errclass.NewRegistry[ns]("jwe")
+
+func class(label, reason string) *Error {
+	return reg.Class(label, reason, errclass.CodeInvalidToken)
 }
 
-func (e *Error) Error() string { return "jwe: " + e.reason }
-
-// Is reports whether target is e's class, so errors.Is(detail, ErrClass) holds.
-func (e *Error) Is(target error) bool {
-	return e.class != nil && target == error(e.class)
-}
-
-// Reason is the short, client-safe description.
-func (e *Error) Reason() string { return e.reason }
-
-// Class returns the failure class e belongs to (e itself for a class).
-func (e *Error) Class() *Error {
-	if e.class != nil {
-		return e.class
-	}
-	return e
-}
-
-// Label is a stable metric label: the detail's own when it has one, else
-// its class's.
-func (e *Error) Label() string {
-	if e.label != "" {
-		return e.label
-	}
-	return e.Class().label
-}
-
-// Code is the RFC 6750 §3.1 error code: always "invalid_token".
-func (e *Error) Code() string { return "invalid_token" }
-
-func class(label, reason string) *Error { return &Error{reason: reason, label: label} }
-
-func detail(c *Error, label, reason string) *Error {
-	return &Error{class: c, reason: reason, label: label}
-}
+func detail(c *Error, label, reason string) *Error { return reg.Detail(c, label, reason) }
 
 // The failure classes.
 var (
@@ -69,7 +43,7 @@ var (
 	// told to anyone, so no padding or unwrap oracle exists (RFC 7516 §11.5).
 	ErrDecrypt = class("jwe_decrypt", "decryption failed")
 	// ErrContentType: the token is not a nested JWT (cty is not "JWT").
-	ErrContentType = class("jwe_cty", `encrypted token must have content type "JWT"`)
+	ErrContentType = class("jwe_cty", "encrypted token must have content type JWT")
 	// ErrNotEncrypted is for callers that require encryption and were
 	// given a plain (signed only) token.
 	ErrNotEncrypted = class("jwe_required", "token must be encrypted")
@@ -77,14 +51,14 @@ var (
 
 // Detailed reasons. Each belongs to one class above.
 var (
-	ErrTokenTooLarge        = detail(ErrTooLarge, "jwe_too_large_token", "encrypted token too large")
+	ErrTokenTooLarge        = detail(ErrTooLarge, "jwe_too_large_token", "encrypted token too large (limits.max_token_size)")
 	ErrHeaderTooLarge       = detail(ErrTooLarge, "jwe_too_large_header", "protected header too large")
 	ErrEncryptedKeyTooLarge = detail(ErrTooLarge, "jwe_too_large_key", "encrypted key too large")
-	ErrCiphertextTooLarge   = detail(ErrTooLarge, "jwe_too_large_ciphertext", "ciphertext too large")
+	ErrCiphertextTooLarge   = detail(ErrTooLarge, "jwe_too_large_ciphertext", "ciphertext too large (limits.max_token_size)")
 
 	ErrZip         = detail(ErrUnsupported, "jwe_zip", "compression not supported: zip bombs")
 	ErrCrit        = detail(ErrUnsupported, "jwe_crit", "crit header parameter not supported")
-	ErrRSA1_5      = detail(ErrUnsupported, "jwe_rsa1_5", "RSA1_5 is not supported (padding oracle, RFC 8725 §3.2)")
+	ErrRSA1_5      = detail(ErrUnsupported, "jwe_rsa1_5", "RSA1_5 is not supported (padding oracle, RFC 8725 section 3.2)")
 	ErrPBES2       = detail(ErrUnsupported, "jwe_pbes2", "PBES2 is not supported (attacker-controlled iteration count)")
 	ErrUnknownAlg  = detail(ErrUnsupported, "jwe_alg", "unsupported key management algorithm")
 	ErrUnknownEnc  = detail(ErrUnsupported, "jwe_enc", "unsupported content encryption algorithm")
@@ -116,11 +90,7 @@ var (
 // Reason returns the client-safe reason of a jwe error, or a generic one
 // for any other error (whose text might not be safe to show).
 func Reason(err error) string {
-	if e, ok := err.(*Error); ok { // fast path: no allocation
-		return e.Reason()
-	}
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errclass.As[ns](err); ok {
 		return e.Reason()
 	}
 	return "invalid token"
@@ -128,11 +98,7 @@ func Reason(err error) string {
 
 // Label returns the metric label of a jwe error, "jwe_error" for others.
 func Label(err error) string {
-	if e, ok := err.(*Error); ok {
-		return e.Label()
-	}
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errclass.As[ns](err); ok {
 		return e.Label()
 	}
 	return "jwe_error"

@@ -286,7 +286,7 @@ func TestHostileTokensJustOverMaxSize(t *testing.T) {
 		}
 		r = exchange(t, addr, req(src+over+"\r\nConnection: close\r\n"), 5*time.Second)
 		wantRefused(t, r)
-		if r.status() != 401 || !strings.Contains(r.raw, `error_description="token too large"`) {
+		if r.status() != 401 || !strings.Contains(r.raw, `error_description="token too large (limits.max_token_size)"`) {
 			t.Errorf("%s token of %d bytes: %s %q, want 401 token too large", src, len(over), r, r.raw)
 		}
 	}

@@ -5,6 +5,7 @@ package verifier_test
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/tokengate/tokengate/verifier"
 )
@@ -28,7 +29,9 @@ func TestVerifyDoesNotAllocate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := caseFor(t, name)
 			v := newVerifier(t, allKeys(t), verifier.DefaultPolicy())
-			tok := mint(t, c, claims(nil))
+			// Every registered claim in the shapes providers send: scope
+			// and scp arrays, aud [] (Hydra).
+			tok := mint(t, c, claims(map[string]any{"scope": []string{"a", "b"}, "scp": "c d", "aud": []string{}}))
 			r := verifier.AcquireResult()
 			defer verifier.ReleaseResult(r)
 			if n := testing.AllocsPerRun(100, func() {
@@ -79,7 +82,9 @@ func TestVerifyAllocatesOnlyInThePrimitive(t *testing.T) {
 // allocate either.
 func TestRejectDoesNotAllocate(t *testing.T) {
 	hs := caseFor(t, "HS256")
-	v := newVerifier(t, allKeys(t), verifier.DefaultPolicy())
+	p := verifier.DefaultPolicy()
+	p.MaxLifetime, p.RefuseIDTokens = 24*time.Hour, true
+	v := newVerifierOpts(t, allKeys(t), verifier.Options{Policy: p, ClaimPaths: []verifier.Path{verifier.MustParsePath("realm_access.roles")}})
 	good := mint(t, hs, claims(nil))
 	bad := map[string][]byte{
 		"malformed":     []byte("not.a.token!"),
@@ -88,6 +93,12 @@ func TestRejectDoesNotAllocate(t *testing.T) {
 		"unknown kid":   mintRaw(t, hs, header("HS256", "nope", ""), claims(nil)),
 		"alg none":      []byte("eyJhbGciOiJub25lIn0.e30.AAAA"),
 		"duplicate":     mintRaw(t, hs, `{"alg":"HS256","alg":"HS256"}`, claims(nil)),
+		"opaque":        []byte("ory_at_WjCq9gRQ2y7eI0Gk3rK8bQm4Xo1VnA5t.8fZkQeR3yTnV7wXaB1cD5gH9jK2mN4pS"),
+		"encrypted":     []byte("eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4R0NNIn0..aXY.Y3Q.dGFn"),
+		"too long":      bytes.Repeat([]byte("a"), verifier.DefaultMaxTokenSize+1),
+		"lifetime":      mint(t, hs, claims(map[string]any{"exp": testNow.Unix() + 400*24*3600})),
+		"id token":      mint(t, hs, claims(map[string]any{"nonce": "n"})),
+		"ambiguous":     mint(t, hs, claims(map[string]any{"realm_access.roles": []string{"x"}})),
 	}
 	for name, tok := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -101,5 +112,30 @@ func TestRejectDoesNotAllocate(t *testing.T) {
 				t.Fatalf("rejecting allocates %.1f times", n)
 			}
 		})
+	}
+}
+
+// TestClaimPathsDoNotAllocate: the ambiguity check of declared and
+// required paths, and Claim with either syntax, allocate nothing.
+func TestClaimPathsDoNotAllocate(t *testing.T) {
+	hs := caseFor(t, "HS256")
+	paths := []verifier.Path{verifier.MustParsePath("realm_access.roles"), verifier.MustParsePath("/realm_access/roles/1"), verifier.MustParsePath("sub")}
+	p := verifier.DefaultPolicy()
+	p.RequiredClaims = []string{"realm_access.roles", "/jti"}
+	v := newVerifierOpts(t, snapshotOf(t, hs.key), verifier.Options{Policy: p, ClaimPaths: paths})
+	tok := mint(t, hs, claims(nil))
+	r := verifier.AcquireResult()
+	defer verifier.ReleaseResult(r)
+	if n := testing.AllocsPerRun(100, func() {
+		if err := v.Verify(r, tok); err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range paths {
+			if _, ok := r.Claim(path); !ok {
+				t.Fatalf("%s not found", path)
+			}
+		}
+	}); n != 0 {
+		t.Fatalf("Verify and Claim allocate %.1f times", n)
 	}
 }

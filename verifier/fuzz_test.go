@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/signer"
@@ -12,7 +13,7 @@ import (
 
 // fuzzKey is an HS256 key whose secret the fuzzer never sees in a useful
 // form: any token it makes verify must be one the test minted.
-func fuzzSetup(f *testing.F) (*signer.Signer, *verifier.Verifier) {
+func fuzzSetup(f *testing.F) (*signer.Signer, *verifier.Verifier, *keyring.Snapshot) {
 	secret := bytes.Repeat([]byte("fuzz-secret-0123"), 4)
 	s, err := signer.New(keyring.HS256, secret, "fuzz")
 	if err != nil {
@@ -30,14 +31,14 @@ func fuzzSetup(f *testing.F) (*signer.Signer, *verifier.Verifier) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	return s, v
+	return s, v, snap
 }
 
 // FuzzVerify feeds arbitrary tokens. Property: nothing but a token the test
 // signed itself ever verifies (a mutated token never does), and a failure
 // is always a verifier error with a reason.
 func FuzzVerify(f *testing.F) {
-	s, v := fuzzSetup(f)
+	s, v, _ := fuzzSetup(f)
 	valid := map[string]bool{}
 	for _, c := range []map[string]any{nil, {"aud": "x"}, {"scope": "a b"}} {
 		tok, err := s.Sign(claims(c))
@@ -71,7 +72,7 @@ func FuzzVerify(f *testing.F) {
 // accepted header is a JSON object whose alg is exactly HS256 and that has
 // no crit or b64.
 func FuzzHeader(f *testing.F) {
-	s, v := fuzzSetup(f)
+	s, v, _ := fuzzSetup(f)
 	for _, seed := range []string{
 		`{"alg":"HS256","kid":"fuzz"}`, `{"alg":"HS256"}`, `{"alg":"none"}`, `{"alg":"HS256","crit":["b64"],"b64":false}`,
 		`{"alg":"HS256","alg":"HS256"}`, `{"alg":"HS256","kid":"fuzz","typ":"JWT","jwk":{"kty":"oct","k":"AA"}}`, `[]`, `{"alg":"HS\u0032\u00356"}`,
@@ -100,9 +101,19 @@ func FuzzHeader(f *testing.F) {
 }
 
 // FuzzClaims signs arbitrary payload bytes with the real key. Property: an
-// accepted payload is a JSON object whose exp is a number after now.
+// accepted payload is a JSON object whose exp is a number after now; and
+// under a strict policy (maximum lifetime, ID tokens refused, a declared
+// dotted path) an accepted payload has exp - iat within the lifetime, no
+// ID-token claim, and not both readings of the path.
 func FuzzClaims(f *testing.F) {
-	s, v := fuzzSetup(f)
+	s, v, snap := fuzzSetup(f)
+	strictPolicy := verifier.DefaultPolicy()
+	strictPolicy.MaxLifetime, strictPolicy.RefuseIDTokens = time.Hour, true
+	strict, err := verifier.New(snap, verifier.Options{Policy: strictPolicy, Now: fixedClock,
+		ClaimPaths: []verifier.Path{verifier.MustParsePath("realm_access.roles")}})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(claims(nil))
 	for _, seed := range []string{`{"exp":1e300}`, `{"exp":NaN}`, `{"exp":1767323045,"exp":1}`, `{"exp":"1767323045"}`, `{"exp":1767323045.5,"aud":[1]}`, `{"a":[[[[[[]]]]]],"exp":1767323999}`, `Payload`} {
 		f.Add([]byte(seed))
@@ -124,6 +135,21 @@ func FuzzClaims(f *testing.F) {
 		exp, ok := c["exp"].(float64)
 		if !ok || exp+verifier.DefaultLeeway.Seconds() <= float64(testNow.Unix()) {
 			t.Fatalf("accepted claims with exp %v: %q", c["exp"], payload)
+		}
+		if strict.Verify(r, []byte(tok)) != nil {
+			return
+		}
+		iat, hasIat := c["iat"].(float64)
+		_, both := c["realm_access.roles"]
+		ra, _ := c["realm_access"].(map[string]any)
+		_, nested := ra["roles"]
+		switch {
+		case hasIat && exp-iat > time.Hour.Seconds(), !hasIat && exp-float64(testNow.Unix()) > time.Hour.Seconds():
+			t.Fatalf("strict policy accepted a token living longer than an hour: %q", payload)
+		case c["nonce"] != nil || c["at_hash"] != nil || c["c_hash"] != nil:
+			t.Fatalf("strict policy accepted an ID token: %q", payload)
+		case both && nested:
+			t.Fatalf("strict policy accepted an ambiguous path: %q", payload)
 		}
 	})
 }

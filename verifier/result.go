@@ -1,9 +1,6 @@
 package verifier
 
 import (
-	"errors"
-	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,10 +24,14 @@ type Result struct {
 	sub, iss, jti []byte
 	aud, scopes   [][]byte
 	exp, nbf, iat float64
+	until         float64 // ValidUntil, set by the policy check
 	hasExp        bool
+	hasUntil      bool
 	hasNbf        bool
 	hasIat        bool
 	hasAud        bool
+	audBad        bool // "aud" present in a shape that names no audience list
+	idToken       bool // carries nonce, at_hash or c_hash
 }
 
 var resultPool = sync.Pool{New: func() any { return new(Result) }}
@@ -59,8 +60,9 @@ func (r *Result) reset() {
 	r.key, r.generation, r.alg = nil, 0, ""
 	r.kid, r.typ, r.sub, r.iss, r.jti = nil, nil, nil, nil, nil
 	r.aud, r.scopes = r.aud[:0], r.scopes[:0]
-	r.exp, r.nbf, r.iat = 0, 0, 0
-	r.hasExp, r.hasNbf, r.hasIat, r.hasAud = false, false, false, false
+	r.exp, r.nbf, r.iat, r.until = 0, 0, 0, 0
+	r.hasExp, r.hasNbf, r.hasIat, r.hasAud, r.hasUntil = false, false, false, false, false
+	r.audBad, r.idToken = false, false
 }
 
 // Key is the keyring key that verified the token.
@@ -88,11 +90,14 @@ func (r *Result) Issuer() []byte { return r.iss }
 // ID is the "jti" claim, or nil.
 func (r *Result) ID() []byte { return r.jti }
 
-// Audiences are the "aud" values (a single string becomes one element).
+// Audiences are the "aud" values (a single string becomes one element;
+// empty when "aud" is absent, [] or of another shape).
 func (r *Result) Audiences() [][]byte { return r.aud }
 
-// Scopes are the space-separated "scope" claim (RFC 8693 §4.2) and the
-// elements of an "scp" array (or space-separated "scp" string).
+// Scopes are the scopes of the "scope" and "scp" claims: the fields of a
+// space-separated string (RFC 8693 §4.2) or the elements of an array of
+// strings, either claim in either shape. A claim of another shape grants
+// none.
 func (r *Result) Scopes() [][]byte { return r.scopes }
 
 // HasScope reports whether s is one of Scopes.
@@ -111,6 +116,14 @@ func (r *Result) Expiry() (t time.Time, ok bool) { return numericTime(r.exp), r.
 // NotBefore is "nbf"; ok is false when the token has none.
 func (r *Result) NotBefore() (t time.Time, ok bool) { return numericTime(r.nbf), r.hasNbf }
 
+// ValidUntil is when the token stops being valid under the policy that
+// accepted it, before the leeway: its "exp", or for a token without "exp"
+// that Policy.MaxLifetime bounds, "iat" + MaxLifetime. ok is false when
+// nothing bounds it (a token without exp that the policy allows, and no
+// MaxLifetime). Use it, not Expiry, to bound how long a verification
+// result may be reused.
+func (r *Result) ValidUntil() (t time.Time, ok bool) { return numericTime(r.until), r.hasUntil }
+
 // IssuedAt is "iat"; ok is false when the token has none.
 func (r *Result) IssuedAt() (t time.Time, ok bool) { return numericTime(r.iat), r.hasIat }
 
@@ -121,24 +134,15 @@ func (r *Result) IssuedAtSeconds() (sec float64, ok bool) { return r.iat, r.hasI
 // Payload is the decoded claims JSON.
 func (r *Result) Payload() []byte { return r.pbuf }
 
-// Claim looks a claim up by path. A path that is itself the name of a
-// top-level claim (such as "https://example.com/roles") matches that claim;
-// otherwise its dot-separated parts walk nested objects ("realm_access.roles").
-// Names are case-sensitive (RFC 7519 §4).
+// Claim looks a claim up by path (see Path for the two syntaxes). A
+// dotted path that names two places in this token (a top-level claim of
+// that exact name and the nested claim) finds nothing: Verify refuses such
+// a token for the paths in Options.ClaimPaths and Policy.RequiredClaims,
+// and any other caller fails closed. Names are case-sensitive (RFC 7519 §4).
 func (r *Result) Claim(p Path) (Claim, bool) {
-	root := r.claims.Root()
-	if v := root.Get(p.raw); v.Exists() {
-		return Claim{v}, true
-	}
-	if len(p.parts) < 2 {
+	v, places := p.resolve(r.claims.Root())
+	if places != 1 {
 		return Claim{}, false
-	}
-	v := root
-	for _, part := range p.parts {
-		v = v.Get(part)
-		if !v.Exists() {
-			return Claim{}, false
-		}
 	}
 	return Claim{v}, true
 }
@@ -153,40 +157,6 @@ func numericTime(f float64) time.Time {
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9))
 }
-
-// Path names a claim, prepared once (at configuration time) so lookups on
-// the request path do not allocate.
-type Path struct {
-	raw   string
-	parts []string
-}
-
-// ParsePath prepares a claim path: a top-level claim name, or names
-// separated by '.' for nested objects.
-func ParsePath(s string) (Path, error) {
-	if s == "" {
-		return Path{}, errors.New("verifier: empty claim path")
-	}
-	parts := strings.Split(s, ".")
-	for _, p := range parts {
-		if p == "" && len(parts) > 1 {
-			return Path{raw: s}, nil // only usable as a top-level name
-		}
-	}
-	return Path{raw: s, parts: parts}, nil
-}
-
-// MustParsePath is ParsePath for constants; it panics on an empty path.
-func MustParsePath(s string) Path {
-	p, err := ParsePath(s)
-	if err != nil {
-		panic(fmt.Sprint(err))
-	}
-	return p
-}
-
-// String returns the path as written.
-func (p Path) String() string { return p.raw }
 
 // Kind is the JSON type of a claim.
 type Kind = jsonx.Kind

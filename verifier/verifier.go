@@ -10,8 +10,25 @@
 //   - strict base64url, strict JSON (no duplicate member names, RFC 7515
 //     §5.2), and limits on token size, JSON depth and member counts, checked
 //     before any other work;
-//   - claims policy: "exp" required by default, "nbf", "iat", issuer,
-//     audience, explicit "typ" (RFC 8725 §3.11), required claims.
+//   - claims policy: "exp" required by default, "nbf", "iat", a maximum
+//     lifetime, issuer, audience, explicit "typ" (RFC 8725 §3.11), ID
+//     tokens refused as access tokens, required claims;
+//   - claim paths name one place: a token in which a path the caller reads
+//     resolves two ways is refused (see Path).
+//
+// Claim shapes. A token is refused for the shape of a registered claim
+// only where something acts on that claim whatever the configuration:
+// "iss" (it selects the keys and the policy), "exp", "nbf" and "iat" (a
+// time that cannot be read could be one that must be refused) must have
+// their RFC 7519 types, and so must "sub" and "jti", because revocation
+// rules match them: a "sub": 42 read as "no subject" would slip past a
+// cutoff written for subject "42". The claims whose use depends on the
+// configuration are read leniently: "aud" of another shape than a string
+// or an array of strings is refused only where an audience check applies
+// ("aud": [] names no audience, like a missing one), and "scope" and
+// "scp" are each a space-separated string or an array of strings, any
+// other shape granting no scope (a scope rule then fails closed). Every
+// other claim is read only through a Path, whatever its shape.
 //
 // Verify allocates nothing for HMAC and EdDSA tokens once its Result has
 // been used; RSA and ECDSA allocate only inside crypto/rsa and crypto/ecdsa.
@@ -52,6 +69,13 @@ type Options struct {
 	Claims jsonx.Limits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ClaimPaths are the claim paths the caller will read from a verified
+	// Result (header mappings, route rules). Verify refuses a token in
+	// which one of them names two places (ErrAmbiguousClaim: a top-level
+	// claim named "a.b" next to a nested a.b), so every later
+	// Result.Claim of these paths reads the one place the path names.
+	// Policy.RequiredClaims are checked the same way.
+	ClaimPaths []Path
 }
 
 // Verifier verifies tokens. It is safe for concurrent use; SetPolicy swaps
@@ -62,6 +86,8 @@ type Verifier struct {
 	now     func() time.Time
 	maxSize int
 	claims  jsonx.Limits
+	// paths are the Options.ClaimPaths that can name two places.
+	paths []Path
 }
 
 // headerLimits bound the JOSE header: it holds a handful of short members.
@@ -91,6 +117,7 @@ func New(keys KeySet, opts Options) (*Verifier, error) {
 	if v.claims.MaxMembers == 0 {
 		v.claims.MaxMembers = 256
 	}
+	v.paths = ambiguousPaths(nil, opts.ClaimPaths)
 	if err := v.SetPolicy(opts.Policy); err != nil {
 		return nil, err
 	}
@@ -113,22 +140,42 @@ func (v *Verifier) MaxTokenSize() int { return v.maxSize }
 
 // Split cuts a compact JWS into its three segments without copying: each is
 // a sub-slice of token. It rejects anything but exactly three non-empty
-// segments (RFC 7515 §7.1; an empty signature would be an unsecured JWS).
+// segments (RFC 7515 §7.1; an empty signature would be an unsecured JWS),
+// saying which: an opaque (reference) token, an encrypted one (JWE: five
+// segments), or a malformed one.
 func Split(token []byte) (header, payload, signature []byte, err error) {
 	i := bytes.IndexByte(token, '.')
 	if i <= 0 {
-		return nil, nil, nil, errSegments
+		return nil, nil, nil, segmentsError(token)
 	}
 	j := bytes.IndexByte(token[i+1:], '.')
 	if j <= 0 {
-		return nil, nil, nil, errSegments
+		return nil, nil, nil, segmentsError(token)
 	}
 	j += i + 1
 	sig := token[j+1:]
 	if len(sig) == 0 || bytes.IndexByte(sig, '.') >= 0 {
-		return nil, nil, nil, errSegments
+		return nil, nil, nil, segmentsError(token)
 	}
 	return token[:i], token[i+1 : j], sig, nil
+}
+
+// segmentsError tells why token is not three non-empty segments. Fewer
+// than two dots is an opaque token (Ory Hydra's "ory_at_…" has one; most
+// providers' default access tokens are such references, which only the
+// provider's introspection endpoint can judge), unless it begins like a
+// JOSE header ("eyJ", base64url of `{"`): a JWT with a part missing. Four
+// dots is the shape of a JWE (RFC 7516 §7.1).
+func segmentsError(token []byte) error {
+	switch bytes.Count(token, []byte{'.'}) {
+	case 0, 1:
+		if !bytes.HasPrefix(token, []byte("eyJ")) {
+			return errOpaque
+		}
+	case 4:
+		return errEncrypted
+	}
+	return errSegments
 }
 
 // Verify checks token and fills r. On success it returns nil; otherwise a
@@ -275,218 +322,4 @@ func (v *Verifier) parseHeader(r *Result) error {
 // isNone reports whether b is "none" in any letter case.
 func isNone(b []byte) bool {
 	return len(b) == 4 && (b[0]|0x20) == 'n' && (b[1]|0x20) == 'o' && (b[2]|0x20) == 'n' && (b[3]|0x20) == 'e'
-}
-
-// stringClaim reads a registered StringOrURI claim (RFC 7519 §4.1).
-func stringClaim(v jsonx.Value) ([]byte, error) {
-	if v.Kind() != jsonx.String {
-		return nil, errClaimType
-	}
-	return v.Str(), nil
-}
-
-// readRegistered reads the registered claims tokengate uses in one pass
-// over the top-level members (names are compared exactly: RFC 7519 §4
-// claim names are case-sensitive, so "SUB" or "Exp" are other claims).
-func (r *Result) readRegistered() error {
-	var err error
-	for m := r.claims.Root().First(); m.Exists(); m = m.Next() {
-		switch string(m.Name()) {
-		case "iss":
-			r.iss, err = stringClaim(m)
-		case "sub":
-			r.sub, err = stringClaim(m)
-		case "jti":
-			r.jti, err = stringClaim(m)
-		// A time claim counts as present only once it is valid, so a
-		// rejected Result never reports a made-up time.
-		case "exp":
-			r.exp, err = numericDate(m)
-			r.hasExp = err == nil
-		case "nbf":
-			r.nbf, err = numericDate(m)
-			r.hasNbf = err == nil
-		case "iat":
-			r.iat, err = numericDate(m)
-			r.hasIat = err == nil
-		case "aud":
-			err = r.readAudiences(m)
-			r.hasAud = err == nil
-		case "scope":
-			// RFC 8693 §4.2: a space-separated string.
-			if m.Kind() != jsonx.String {
-				return errClaimType
-			}
-			r.scopes = appendFields(r.scopes, m.Str())
-		case "scp":
-			err = r.readScp(m)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Bounds of a NumericDate (RFC 7519 §2): seconds since the epoch, possibly
-// fractional. Values outside [0, year 9999] are rejected as malformed
-// rather than clamped, so an absurd "exp" can never mean "valid forever":
-// libjwt #283 accepted an "exp" whose conversion to a 64-bit time
-// overflowed. Within these bounds float64 seconds convert to time.Time
-// (int64 nanoseconds up to year 2262, seconds beyond) without overflow.
-const maxNumericDate = 253402300799 // 9999-12-31T23:59:59Z
-
-// numericDate reads a NumericDate: a JSON number, never a string, bool,
-// null, array or object, and within [0, maxNumericDate].
-func numericDate(v jsonx.Value) (float64, error) {
-	if v.Kind() != jsonx.Number {
-		return 0, errNumericDate
-	}
-	f, ok := v.Float()
-	// Written so that NaN fails too: every comparison with NaN is false.
-	if !ok || !(f >= 0 && f <= maxNumericDate) {
-		return 0, errNumericDate
-	}
-	return f, nil
-}
-
-// checkClaims applies the policy to the claims readRegistered found.
-func (v *Verifier) checkClaims(r *Result) error {
-	p := v.policy.Load()
-	if r.iss != nil && p.byIssuer != nil {
-		// The token's issuer selects its rules (one map lookup).
-		if ip, ok := p.byIssuer[string(r.iss)]; ok {
-			if err := p.checkIssuer(r); err != nil {
-				return err
-			}
-			p = ip
-		}
-	}
-	now := v.now()
-	t := float64(now.Unix()) + float64(now.Nanosecond())/1e9
-	// RFC 7519 §4.1.4: the current time MUST be before "exp".
-	if r.hasExp {
-		if t >= r.exp+p.leeway {
-			return ErrExpired
-		}
-	} else if !p.allowNoExp {
-		return errNoExp
-	}
-	// RFC 7519 §4.1.5: not before "nbf".
-	if r.hasNbf && t+p.leeway < r.nbf {
-		return ErrNotYetValid
-	}
-	// A token "issued" in the future was minted by a skewed or hostile
-	// issuer (RFC 7519 §4.1.6 gives iat no rule; RFC 8725 §3.8 asks for
-	// sanity checks on time claims).
-	if r.hasIat && r.iat > t+p.leeway {
-		return errIssuedInFuture
-	}
-	if err := p.checkIssuer(r); err != nil {
-		return err
-	}
-	// RFC 7519 §4.1.3: a token that names audiences must name one of
-	// ours. Only a token with no "aud" member at all may pass unchecked,
-	// and only where the policy opts in; "aud":[] names no audience.
-	if p.audiences != nil {
-		if !r.hasAud {
-			if !p.allowNoAud {
-				return errNoAudience
-			}
-		} else if !r.audienceIn(p.audiences) {
-			return ErrAudience
-		}
-	}
-	if p.typ != "" {
-		if r.typ == nil {
-			return errNoType
-		}
-		if !typeMatches(r.typ, p.typ) {
-			return ErrType
-		}
-	}
-	for _, path := range p.required {
-		if c, ok := r.Claim(path); !ok || c.Kind() == jsonx.Null {
-			return ErrMissingClaim
-		}
-	}
-	return nil
-}
-
-// checkIssuer applies the accepted-issuers list (RFC 7519 §4.1.1).
-func (p *compiledPolicy) checkIssuer(r *Result) error {
-	if p.issuers == nil {
-		return nil
-	}
-	if r.iss == nil {
-		return errNoIssuer
-	}
-	if _, ok := p.issuers[string(r.iss)]; !ok {
-		return ErrIssuer
-	}
-	return nil
-}
-
-func (r *Result) audienceIn(set map[string]struct{}) bool {
-	for _, a := range r.aud {
-		if _, ok := set[string(a)]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-// readAudiences reads "aud": a string or an array of strings (RFC 7519 §4.1.3).
-func (r *Result) readAudiences(v jsonx.Value) error {
-	switch v.Kind() {
-	case jsonx.String:
-		r.aud = append(r.aud, v.Str())
-		return nil
-	case jsonx.Array:
-		for e := v.First(); e.Exists(); e = e.Next() {
-			if e.Kind() != jsonx.String {
-				return errClaimType
-			}
-			r.aud = append(r.aud, e.Str())
-		}
-		return nil
-	}
-	return errClaimType
-}
-
-// readScp reads "scp": an array of strings, or a space-separated string as
-// some providers send it.
-func (r *Result) readScp(v jsonx.Value) error {
-	switch v.Kind() {
-	case jsonx.String:
-		r.scopes = appendFields(r.scopes, v.Str())
-	case jsonx.Array:
-		for e := v.First(); e.Exists(); e = e.Next() {
-			if e.Kind() != jsonx.String {
-				return errClaimType
-			}
-			r.scopes = append(r.scopes, e.Str())
-		}
-	default:
-		return errClaimType
-	}
-	return nil
-}
-
-// appendFields appends the space-separated fields of s (sub-slices of s).
-func appendFields(dst [][]byte, s []byte) [][]byte {
-	for len(s) > 0 {
-		i := bytes.IndexByte(s, ' ')
-		if i < 0 {
-			i = len(s)
-		}
-		if i > 0 {
-			dst = append(dst, s[:i])
-		}
-		if i == len(s) {
-			break
-		}
-		s = s[i+1:]
-	}
-	return dst
 }

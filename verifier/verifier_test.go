@@ -132,7 +132,8 @@ func TestClaimsPolicy(t *testing.T) {
 		{"strict: required claim null", strict, map[string]any{"realm_access": map[string]any{"roles": rawJSON("null")}}, "at+jwt", verifier.ErrMissingClaim},
 		{"registered string claim null", base, map[string]any{"jti": rawJSON("null")}, "", verifier.ErrMalformed},
 		{"sub not a string", base, map[string]any{"sub": 42}, "", verifier.ErrMalformed},
-		{"scope not a string", base, map[string]any{"scope": []string{"a"}}, "", verifier.ErrMalformed},
+		{"scope as an array of strings", base, map[string]any{"scope": []string{"a"}}, "", nil},
+		{"scope of another shape grants nothing, refuses nothing", base, map[string]any{"scope": 7}, "", nil},
 		// RFC 7519 §4: claim names are case-sensitive. Upper-case variants
 		// are other, unregistered claims and must change nothing.
 		{"SUB, ISS and Exp variants are ignored", strict, map[string]any{"SUB": "admin", "ISS": "https://evil.example.com", "Exp": now + 1e6, "AUD": "api://billing"}, "at+jwt", nil},
