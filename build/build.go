@@ -138,9 +138,14 @@ func offlineSources(sources []keyring.Source) ([]keyring.Source, error) {
 }
 
 // VerifierOptions are the configuration's verifier options as the gate
-// uses them.
+// uses them. Revocation forgets a subject cutoff (and a jti rule without
+// exp) after revocation.max_token_lifetime, so the verifier refuses tokens
+// that live longer, or whose age it cannot tell: a revoked token never
+// outlives its rule.
 func VerifierOptions(cfg *config.Config) verifier.Options {
-	return cfg.VerifierOptions()
+	o := cfg.VerifierOptions()
+	o.Policy.MaxLifetime = cfg.Revocation.MaxTokenLifetime
+	return o
 }
 
 // SidecarConfig is the HTTP front end's listener configuration.
@@ -207,7 +212,7 @@ func (p *Parts) newRevocations() error {
 	rc := p.Config.Revocation
 	p.Revocations = revocation.NewStore(revocation.Options{
 		MaxTokenLifetime: rc.MaxTokenLifetime,
-		Leeway:           maxLeeway(VerifierOptions(p.Config).Policy),
+		Leeway:           VerifierOptions(p.Config).Policy.MaxLeeway(),
 		MaxEntries:       rc.MaxRules,
 		Logger:           p.Log,
 		Now:              p.opts.Now,
@@ -238,17 +243,6 @@ func (p *Parts) newRevocations() error {
 		Timeout: rd.Timeout, Logger: p.Log,
 	})
 	return err
-}
-
-// maxLeeway is the largest leeway p gives any issuer: revocation rules
-// must outlive exp + leeway for every token the verifier accepts.
-// (To be replaced by verifier.Policy's own maximum when it has one.)
-func maxLeeway(p verifier.Policy) time.Duration {
-	m := p.Leeway
-	for _, ip := range p.PerIssuer {
-		m = max(m, ip.Leeway)
-	}
-	return m
 }
 
 // SyncRevocationsOnce loads the rules held in Redis once, for a one-shot

@@ -80,7 +80,7 @@ func (p *Parts) Reload(next *config.Config) error {
 	}
 	// Revocation rules must outlive exp + leeway: raise the store's leeway
 	// before the verifier accepts more, lower it after.
-	leeway := maxLeeway(VerifierOptions(next).Policy)
+	leeway := VerifierOptions(next).Policy.MaxLeeway()
 	p.Revocations.SetLeeway(max(leeway, p.Revocations.Leeway()))
 	if err := p.Gate.Apply(next.Gate(), VerifierOptions(next)); err != nil {
 		return fmt.Errorf("configuration reload failed; keeping the running policy: %w", err)

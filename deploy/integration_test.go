@@ -233,6 +233,11 @@ log:
 
 func mint(t *testing.T, s *signer.Signer, claims map[string]any) string {
 	t.Helper()
+	if _, ok := claims["iat"]; !ok {
+		// RFC 9068 §2.2: access tokens carry iat (tokengate refuses a
+		// token whose age it cannot tell; see revocation).
+		claims["iat"] = time.Now().Unix()
+	}
 	b, err := json.Marshal(claims)
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,19 +210,27 @@ func (g *Gate) build(cfg Config, vopts verifier.Options) (*state, error) {
 	if vopts.Now == nil {
 		vopts.Now = g.now
 	}
-	v, err := verifier.New(g.opts.Keys, vopts)
-	if err != nil {
-		return nil, err
-	}
 	st := &state{
 		cfg:       cfg,
-		verifier:  v,
 		challenge: fmt.Appendf(nil, `Bearer realm="%s"`, cfg.Realm),
 	}
 	if err := st.buildHeaders(cfg); err != nil {
 		return nil, err
 	}
 	if err := st.buildRoutes(cfg); err != nil {
+		return nil, err
+	}
+	// Every claim path read here is one the verifier refuses a token
+	// for naming two places (a top-level "a.b" and a nested a.b), so a
+	// header or a rule never reads the place the token chose.
+	vopts.ClaimPaths = append(slices.Clip(vopts.ClaimPaths), st.claimPaths...)
+	for _, m := range st.headers {
+		if !m.scope {
+			vopts.ClaimPaths = append(vopts.ClaimPaths, m.path)
+		}
+	}
+	var err error
+	if st.verifier, err = verifier.New(g.opts.Keys, vopts); err != nil {
 		return nil, err
 	}
 	if cfg.Cache.MaxBytes > 0 {

@@ -307,3 +307,34 @@ func TestPathsApplicationsReadAsProtected(t *testing.T) {
 		t.Errorf("full-width path with lookalikes allowed: %d %q", d.Status, d.Reason)
 	}
 }
+
+// TestAmbiguousClaimPathRefused (issue 12 item 6, third part): a top-level
+// claim literally named "realm_access.roles" overrode the nested
+// realm_access.roles for headers and rules, so the token chose which one
+// was read. A token where a path the gate reads names two places is
+// refused; a JSON Pointer path names exactly one.
+func TestAmbiguousClaimPathRefused(t *testing.T) {
+	e := newEnv(t, func(c *gate.Config) {
+		c.Headers = []gate.HeaderMapping{{Claim: "realm_access.roles", Header: "X-Auth-Roles"}}
+		c.Routes = []gate.Route{{Prefix: "/admin", Claims: map[string][]string{"org.role": {"admin"}}}}
+	})
+	both := map[string]any{"realm_access.roles": []string{"admin"}, "realm_access": map[string]any{"roles": []string{"viewer"}}}
+	if d := e.check(bearer(sign(t, e.es, both))); d.Allow || d.Status != 401 || !errors.Is(d.Err, verifier.ErrAmbiguousClaim) {
+		t.Errorf("header path resolving two ways: %d %q, want 401", d.Status, d.Reason)
+	}
+	rule := map[string]any{"org.role": "admin", "org": map[string]any{"role": "viewer"}}
+	if d := e.check(req{target: "/admin", auth: []string{"Bearer " + sign(t, e.es, rule)}}); d.Allow || !errors.Is(d.Err, verifier.ErrAmbiguousClaim) {
+		t.Errorf("rule path resolving two ways: %d %q, want 401", d.Status, d.Reason)
+	}
+	one := map[string]any{"org": map[string]any{"role": "admin"}}
+	if d := e.check(req{target: "/admin", auth: []string{"Bearer " + sign(t, e.es, one)}}); !d.Allow {
+		t.Errorf("nested path only: %d %q, want 200", d.Status, d.Reason)
+	}
+	ptr := newEnv(t, func(c *gate.Config) {
+		c.Headers = []gate.HeaderMapping{{Claim: "/realm_access.roles", Header: "X-Auth-Roles"}}
+	})
+	d := ptr.check(bearer(sign(t, ptr.es, both)))
+	if v, _ := header(d, "X-Auth-Roles"); !d.Allow || v != "admin" {
+		t.Errorf("JSON Pointer to the top-level name: %d %q %q, want 200 with admin", d.Status, d.Reason, v)
+	}
+}

@@ -175,12 +175,12 @@ func (p *compiledPolicy) checkLifetime(r *Result, t float64) error {
 			return ErrLifetime
 		}
 	case r.hasExp:
-		// No issue time: the remaining lifetime is what can be bounded.
-		// (A subject cutoff cannot tell such a token's age; require
-		// "iat" where that matters.)
-		if r.exp-t > p.maxLifetime {
-			return ErrLifetime
-		}
+		// No issue time: nothing says how long the token has lived. Its
+		// remaining lifetime (exp − now) is not enough: a token minted
+		// with a far exp would be refused now but accepted once its exp
+		// came within maxLifetime, by which time a subject cutoff made
+		// against it may have been forgotten.
+		return errNoIatLifetime
 	case r.hasIat:
 		// No "exp" (the policy allows that): the token expires
 		// maxLifetime after its issue, like one whose exp said so.

@@ -90,6 +90,7 @@ var (
 
 	errOlderThanMaxLifetime = detail(ErrExpired, "", "token without exp is older than the maximum token lifetime (revocation.max_token_lifetime)")
 	errUnboundedLifetime    = detail(ErrLifetime, "lifetime_unbounded", "token has neither exp nor iat, so its lifetime cannot be bounded (revocation.max_token_lifetime)")
+	errNoIatLifetime        = detail(ErrLifetime, "lifetime_no_iat", "token has no iat, so its lifetime cannot be bounded (revocation.max_token_lifetime)")
 	errNoAudience           = detail(ErrAudience, "", "token has no audience")
 	errNoIssuer             = detail(ErrIssuer, "", "token has no issuer")
 	errNoExp                = detail(ErrMissingClaim, "", "token has no expiry")

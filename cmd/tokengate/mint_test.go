@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ func TestMintTTL(t *testing.T) {
 	}
 	cfg := writeConfig(t, dir, "keys:\n  - {file: k1.jwks.json}\npolicy: {require_exp: false}\n")
 	key := filepath.Join(dir, "k1.key.pem")
+	soon := time.Now().Add(10 * time.Minute).Unix() // within revocation.max_token_lifetime
 	tests := []struct {
 		name, ttl, claims string
 		exp               func(iat float64) (float64, bool) // want exp, present
@@ -33,7 +35,7 @@ func TestMintTTL(t *testing.T) {
 		{"default 15m", "", "{}", func(iat float64) (float64, bool) { return iat + 900, true }, "200 allowed"},
 		{"negative: already expired", "-1h", "{}", func(iat float64) (float64, bool) { return iat - 3600, true }, "401 denied: token expired"},
 		{"zero: no exp", "0", "{}", func(float64) (float64, bool) { return 0, false }, "200 allowed"},
-		{"claims exp wins", "-1h", `{"exp":4102444800}`, func(float64) (float64, bool) { return 4102444800, true }, "200 allowed"},
+		{"claims exp wins", "-1h", fmt.Sprintf(`{"exp":%d}`, soon), func(float64) (float64, bool) { return float64(soon), true }, "200 allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
