@@ -8,11 +8,11 @@ import (
 func TestParseRequestStart(t *testing.T) {
 	at := time.Date(2026, 12, 5, 1, 2, 3, 456_000_000, time.UTC)
 	for in, want := range map[string]time.Time{
-		"t=1796432523.456":    at,                            // nginx ${msec}
-		"1796432523.456":      at,                            // bare
-		"t=1796432523456":     at,                            // milliseconds
-		"t=1796432523456000":  at,                            // microseconds
-		"t=1796432523":        at.Truncate(time.Second),      // seconds
+		"t=1796432523.456":    at,                             // nginx ${msec}
+		"1796432523.456":      at,                             // bare
+		"t=1796432523456":     at,                             // milliseconds
+		"t=1796432523456000":  at,                             // microseconds
+		"t=1796432523":        at.Truncate(time.Second),       // seconds
 		"t=1796432523.456789": at.Add(789 * time.Microsecond), // more digits
 	} {
 		if got, ok := parseRequestStart([]byte(in)); !ok || !got.Equal(want) {
