@@ -211,6 +211,9 @@ func redisRuleKeys(c *redis.Client, prefix string) (map[revocation.Key]bool, err
 	}
 	out := map[revocation.Key]bool{}
 	for _, k := range keys {
+		if !strings.HasPrefix(k, prefix+"jti:") && !strings.HasPrefix(k, prefix+"sub:") {
+			continue // the epoch marker, the index
+		}
 		v, err := c.Get(ctx, k).Result()
 		if errors.Is(err, redis.Nil) {
 			continue
@@ -219,7 +222,7 @@ func redisRuleKeys(c *redis.Client, prefix string) (map[revocation.Key]bool, err
 			return nil, err
 		}
 		if e, err := revocation.ParseEntry([]byte(v), revocation.ParseOptions{}); err == nil {
-			out[e.Key()] = true // the epoch marker is no rule
+			out[e.Key()] = true
 		}
 	}
 	return out, nil

@@ -40,8 +40,10 @@ type SyncOptions struct {
 }
 
 // Sync shares a Store's rules with every other replica through Redis. Each
-// rule is a Redis string whose TTL ends when the rule expires, and every
-// change is announced on a pub/sub channel. Run subscribes, loads the whole
+// rule is a Redis string whose TTL ends when the rule expires, listed in a
+// sorted set (<prefix>index, scored by expiry) so that a full reload reads
+// the rules, and only them, whatever else the Redis holds; every change is
+// announced on a pub/sub channel. Run subscribes, loads the whole
 // set, applies announcements as they come, and reloads the whole set after
 // every reconnection and every ResyncInterval, so a replica that missed
 // messages converges. The Store keeps answering from memory throughout: a
@@ -174,13 +176,22 @@ func (y *Sync) write(ctx context.Context, e Entry) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, y.timeout)
 	defer cancel()
+	key := y.redisKey(e.Key())
 	_, err = y.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SetArgs(ctx, y.redisKey(e.Key()), rule, redis.SetArgs{TTL: ttl})
+		// The rule and its index entry, in one MULTI: a reload never
+		// finds one without the other (but for the index entry of an
+		// expired rule, which the reload removes).
+		p.SetArgs(ctx, key, rule, redis.SetArgs{TTL: ttl})
+		p.ZAdd(ctx, y.index(), redis.Z{Score: float64(time.Now().Add(ttl).UnixMilli()), Member: key})
 		p.Publish(ctx, y.channel, ev)
 		return nil
 	})
 	return err
 }
+
+// index is the sorted set listing every rule key (score: the expiry, in
+// Unix milliseconds, when it was written).
+func (y *Sync) index() string { return y.prefix + "index" }
 
 // Remove deletes the rule with key k from Redis, announces it and then
 // removes it here. If Redis cannot be reached nothing changes anywhere and
@@ -194,6 +205,7 @@ func (y *Sync) Remove(ctx context.Context, k Key) (bool, error) {
 	var del *redis.IntCmd
 	_, err := y.client.TxPipelined(tctx, func(p redis.Pipeliner) error {
 		del = p.Del(tctx, y.redisKey(k))
+		p.ZRem(tctx, y.index(), y.redisKey(k))
 		p.Publish(tctx, y.channel, ev)
 		return nil
 	})
@@ -426,12 +438,21 @@ func (y *Sync) checkEpoch(ctx context.Context) (int, error) {
 		if _, err := rand.Read(b[:]); err != nil {
 			return 0, err
 		}
-		if err := y.client.SetNX(ctx, key, hex.EncodeToString(b[:]), 0).Err(); err != nil {
+		// A Redis without the epoch holds no rules of this prefix: none
+		// predates the index.
+		if _, err := y.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.SetNX(ctx, key, hex.EncodeToString(b[:]), 0)
+			p.SetNX(ctx, y.indexedMarker(), "1", 0)
+			return nil
+		}); err != nil {
 			return 0, err
 		}
 		epoch, err = y.client.Get(ctx, key).Result()
 	}
 	if err != nil {
+		return 0, err
+	}
+	if err := y.migrate(ctx); err != nil {
 		return 0, err
 	}
 	y.mu.Lock()
@@ -475,21 +496,21 @@ func (y *Sync) sameEpoch(ctx context.Context) error {
 	return nil
 }
 
+// load reads every rule listed in the index: a ZRANGE and an MGET per
+// 1,000 rules, whatever else the Redis holds. Index entries whose rule has
+// expired (or was deleted by a tokengate older than the index) are removed
+// on the way, by a script that checks each key again so that a rule
+// written meanwhile keeps its entry.
 func (y *Sync) load(ctx context.Context) ([]Entry, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*y.timeout)
 	defer cancel()
 	var (
-		out []Entry
-		bad int
+		out  []Entry
+		bad  int
+		gone []any
 	)
-	iter := y.client.Scan(ctx, 0, y.prefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		if k := iter.Val(); strings.HasPrefix(k, y.prefix+"jti:") || strings.HasPrefix(k, y.prefix+"sub:") {
-			keys = append(keys, k)
-		}
-	}
-	if err := iter.Err(); err != nil {
+	keys, err := y.client.ZRange(ctx, y.index(), 0, -1).Result()
+	if err != nil {
 		return nil, 0, err
 	}
 	for len(keys) > 0 {
@@ -498,10 +519,11 @@ func (y *Sync) load(ctx context.Context) ([]Entry, int, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		for _, v := range vals {
+		for i, v := range vals {
 			s, ok := v.(string)
 			if !ok {
-				continue // expired between SCAN and MGET
+				gone = append(gone, keys[i]) // expired: its TTL ran out
+				continue
 			}
 			e, err := ParseEntry([]byte(s), ParseOptions{})
 			if err != nil {
@@ -512,8 +534,60 @@ func (y *Sync) load(ctx context.Context) ([]Entry, int, error) {
 		}
 		keys = keys[n:]
 	}
+	if len(gone) > 0 {
+		if err := pruneIndex.Run(ctx, y.client, []string{y.index()}, gone...).Err(); err != nil && !errors.Is(err, redis.Nil) {
+			y.log.Warn("revocation: could not prune the Redis index", "error", err)
+		}
+	}
 	if bad > 0 {
 		y.log.Warn("revocation: malformed rules in Redis ignored", "count", bad)
 	}
 	return out, bad, nil
+}
+
+// pruneIndex removes from the index (KEYS[1]) each member (ARGV) whose key
+// no longer exists, atomically with that check.
+var pruneIndex = redis.NewScript(`
+local n = 0
+for _, k in ipairs(ARGV) do
+  if redis.call('EXISTS', k) == 0 then n = n + redis.call('ZREM', KEYS[1], k) end
+end
+return n`)
+
+// indexedMarker is set once every rule of the prefix is in the index.
+func (y *Sync) indexedMarker() string { return y.prefix + "indexed" }
+
+// migrate indexes the rules a tokengate older than the index wrote (one
+// key per rule, no index entry), once per Redis: only when the marker is
+// missing while the epoch exists. It scans the keyspace for the prefix,
+// which is the cost the index saves every other reload.
+func (y *Sync) migrate(ctx context.Context) error {
+	n, err := y.client.Exists(ctx, y.indexedMarker()).Result()
+	if err != nil || n == 1 {
+		return err
+	}
+	iter := y.client.Scan(ctx, 0, y.prefix+"*", 1000).Iterator()
+	indexed := 0
+	for iter.Next(ctx) {
+		k := iter.Val()
+		if !strings.HasPrefix(k, y.prefix+"jti:") && !strings.HasPrefix(k, y.prefix+"sub:") {
+			continue
+		}
+		ttl, err := y.client.PTTL(ctx, k).Result()
+		if err != nil {
+			return err
+		}
+		if ttl <= 0 {
+			continue // expiring now, or no TTL (never written so)
+		}
+		if err := y.client.ZAdd(ctx, y.index(), redis.Z{Score: float64(time.Now().Add(ttl).UnixMilli()), Member: k}).Err(); err != nil {
+			return err
+		}
+		indexed++
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	y.log.Info("revocation: indexed the rules written before the Redis index existed", "rules", indexed)
+	return y.client.Set(ctx, y.indexedMarker(), "1", 0).Err()
 }

@@ -156,7 +156,8 @@ func TestRedisSetRebuiltAfterDisconnect(t *testing.T) {
 	prefix := a.sync.prefix
 	admin.Del(t.Context(), a.sync.redisKey(Key{Kind: KindJTI, Value: "undo-while-away"}))
 	rule := `{"jti":"added-while-away","exp":` + itoa(time.Now().Add(time.Hour).Unix()) + `}`
-	admin.Set(t.Context(), prefix+"jti::added-while-away", rule, time.Hour)
+	admin.Set(t.Context(), prefix+"jti::added-while-away", rule, time.Hour) // as a replica writes it: the key and its index entry
+	admin.ZAdd(t.Context(), a.sync.index(), redis.Z{Score: float64(time.Now().Add(time.Hour).UnixMilli()), Member: prefix + "jti::added-while-away"})
 	if n := mustKill(t, admin, b.name); n == 0 {
 		t.Fatal("found no connection of replica B to kill")
 	}
