@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,6 +74,19 @@ func TestHydra(t *testing.T) {
 		expect(t, g, h.token(t, "orders-app", "orders.read", billingAPI), "", "", http.StatusUnauthorized, nil)
 		// No audience requested: Hydra writes "aud": [].
 		expect(t, g, h.token(t, "orders-app", "orders.read"), "", "", http.StatusUnauthorized, nil)
+	})
+
+	t.Run("opaque token", func(t *testing.T) {
+		// Hydra's default strategy: an opaque "ory_at_…" reference token.
+		h.client(t, "opaque-app", "orders.read", []string{api}, "", "access_token_strategy", "opaque")
+		tok := h.token(t, "opaque-app", "orders.read", api)
+		if !strings.HasPrefix(tok, "ory_at_") {
+			t.Fatalf("Hydra's opaque token starts %.10q", tok)
+		}
+		a := g.verify(t, tok, "", "")
+		if a.status != http.StatusUnauthorized || !strings.Contains(a.challenge, "not a JWT") {
+			t.Errorf("opaque token: %d %s; want 401 saying it is not a JWT (issue 14 item 8)", a.status, a.challenge)
+		}
 	})
 
 	t.Run("expiry after the leeway", func(t *testing.T) {

@@ -22,9 +22,9 @@ import (
 	"github.com/tokengate/tokengate/internal/testenv"
 )
 
-// hydraBuild is how to build the Hydra binary this test runs (from the
-// repository root); .ci/run does it.
-const hydraBuild = "CGO_ENABLED=1 go -C idp/hydra build -tags sqlite,sqlite_omit_load_extension -o /usr/local/bin/hydra github.com/ory/hydra/v2"
+// hydraBuild is how to build the Hydra binary this test runs; .ci/run
+// does it.
+const hydraBuild = "(from the repository root) CGO_ENABLED=1 go -C idp/hydra build -tags sqlite,sqlite_omit_load_extension -o /usr/local/bin/hydra github.com/ory/hydra/v2"
 
 // hydraBinary returns the Ory Hydra to run: $TOKENGATE_HYDRA, else hydra on
 // PATH. It must be the version hydra/go.mod pins, built with the sqlite tag
@@ -135,12 +135,17 @@ func (h *hydra) call(t *testing.T, method, path string, in any, want int, out an
 
 // client registers a client-credentials client allowed scopes and
 // audiences; lifespan ("5s", …) bounds its access tokens when not empty.
-func (h *hydra) client(t *testing.T, id, scopes string, audiences []string, lifespan string) {
+// More client fields may follow in extra (name, value, …).
+func (h *hydra) client(t *testing.T, id, scopes string, audiences []string, lifespan string, extra ...any) {
 	t.Helper()
-	h.call(t, "POST", "/admin/clients", map[string]any{
+	c := map[string]any{
 		"client_id": id, "client_secret": id + "-secret-0123456789", "grant_types": []string{"client_credentials"},
 		"scope": scopes, "audience": audiences, "token_endpoint_auth_method": "client_secret_basic",
-	}, http.StatusCreated, nil)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		c[extra[i].(string)] = extra[i+1]
+	}
+	h.call(t, "POST", "/admin/clients", c, http.StatusCreated, nil)
 	if lifespan != "" {
 		h.call(t, "PUT", "/admin/clients/"+id+"/lifespans",
 			map[string]any{"client_credentials_grant_access_token_lifespan": lifespan}, http.StatusOK, nil)
