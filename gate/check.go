@@ -89,10 +89,10 @@ func (g *Gate) decide(st *state, rt *route, t *Token, now time.Time, d *Decision
 		return
 	}
 	if rt != nil {
-		if err := rt.permits(t); err != nil {
-			d.Outcome, d.Err, d.Status = Forbidden, err, statusForbidden
-			d.Code, d.Reason = describe(err)
-			d.Challenge = rt.challenge(err)
+		if why, ok := rt.permits(t); !ok {
+			d.Outcome, d.Err, d.Status = Forbidden, why.err, statusForbidden
+			d.Code, _ = describe(why.err)
+			d.Reason, d.Challenge = why.reason, why.challenge
 			return
 		}
 	}

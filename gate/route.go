@@ -23,7 +23,7 @@ type route struct {
 type routeClaim struct {
 	index     int // into state.claimPaths and Token.claimValues
 	values    []string
-	err       *Error // ErrClaimRule with this rule's path in the reason
+	reason    string // ErrClaimRule's reason with this rule's path
 	challenge []byte
 }
 
@@ -57,9 +57,9 @@ func (st *state) buildRoutes(cfg Config) error {
 			if !quotedStringSafe(claim) {
 				name = fmt.Sprintf("routes[%d]", i)
 			}
-			e := &Error{reason: ErrClaimRule.reason + ": " + name, code: ErrClaimRule.code, label: ErrClaimRule.label, class: ErrClaimRule}
-			rt.claims = append(rt.claims, routeClaim{index: j, values: r.Claims[claim], err: e,
-				challenge: st.forbidChallenge(e.reason, "")})
+			reason := ErrClaimRule.Reason() + ": " + name
+			rt.claims = append(rt.claims, routeClaim{index: j, values: r.Claims[claim], reason: reason,
+				challenge: st.forbidChallenge(reason, "")})
 		}
 		st.routes = append(st.routes, rt)
 	}
@@ -127,12 +127,21 @@ func asciiEqualFoldString(b []byte, s string) bool {
 	return true
 }
 
-// permits returns nil if a verified token meets the route's rule, else
-// the refusal.
-func (rt *route) permits(t *Token) error {
+// refusal is why a route refuses a verified token: the error, the reason
+// and the challenge to answer with (all prepared when the route was
+// built).
+type refusal struct {
+	err       error
+	reason    string
+	challenge []byte
+}
+
+// permits reports whether a verified token meets the route's rule, and
+// the refusal when it does not.
+func (rt *route) permits(t *Token) (refusal, bool) {
 	for _, want := range rt.scopes {
 		if !containsString(t.scopes, want) {
-			return verifier.ErrInsufficientScope
+			return refusal{verifier.ErrInsufficientScope, verifier.ErrInsufficientScope.Reason(), rt.scopeChallenge}, false
 		}
 	}
 	for i := range rt.claims {
@@ -145,24 +154,10 @@ func (rt *route) permits(t *Token) error {
 			}
 		}
 		if !ok {
-			return c.err
+			return refusal{ErrClaimRule, c.reason, c.challenge}, false
 		}
 	}
-	return nil
-}
-
-// challenge returns the prepared WWW-Authenticate value for err, a
-// refusal permits returned.
-func (rt *route) challenge(err error) []byte {
-	if err == verifier.ErrInsufficientScope {
-		return rt.scopeChallenge
-	}
-	for i := range rt.claims {
-		if rt.claims[i].err == err {
-			return rt.claims[i].challenge
-		}
-	}
-	return nil
+	return refusal{}, true
 }
 
 func containsString(list []string, s string) bool {

@@ -3,13 +3,14 @@ package errclass_test
 import (
 	"testing"
 
+	"github.com/tokengate/tokengate/gate"
 	"github.com/tokengate/tokengate/internal/errclass"
 	"github.com/tokengate/tokengate/jwe"
 	"github.com/tokengate/tokengate/verifier"
 )
 
 // TestErrorDescriptionNeverBreaksRFC6750Syntax: every reason of every error
-// class and detail of verifier and jwe is sent as error_description="…" in
+// class and detail of verifier, jwe and gate is sent as error_description="…" in
 // WWW-Authenticate, so it must be a valid quoted-string body (RFC 6750 §3:
 // %x20-21 / %x23-5B / %x5D-7E). Two did not (issue 12 item 9): `encrypted
 // token must have content type "JWT"` (unescaped quotes end the parameter
@@ -34,7 +35,7 @@ func TestErrorDescriptionNeverBreaksRFC6750Syntax(t *testing.T) {
 	}
 	// The registry is what makes the walk complete: both packages' errors
 	// must be in it.
-	for _, e := range []errclass.Described{verifier.ErrMalformed, verifier.ErrTokenTooLarge, jwe.ErrMalformed, jwe.ErrContentType, jwe.ErrRSA1_5} {
+	for _, e := range []errclass.Described{verifier.ErrMalformed, verifier.ErrTokenTooLarge, jwe.ErrMalformed, jwe.ErrContentType, jwe.ErrRSA1_5, gate.ErrBadPath, gate.ErrClaimTooLarge} {
 		if !seen[e] {
 			t.Errorf("%v is not registered", e)
 		}
