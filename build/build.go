@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tokengate/tokengate/accesslog"
 	"github.com/tokengate/tokengate/config"
 	"github.com/tokengate/tokengate/gate"
 	"github.com/tokengate/tokengate/jwe"
@@ -56,6 +57,7 @@ type Parts struct {
 	Decrypter      *jwe.Decrypter   // nil without decryption keys
 	AdminToken     []byte           // nil when none is configured
 	Metrics        *metrics.Registry
+	Access         *accesslog.Log
 	Gate           *gate.Gate
 
 	opts   Options
@@ -100,9 +102,13 @@ func New(cfg *config.Config, o Options) (_ *Parts, err error) {
 		return nil, err
 	}
 	p.Metrics = metrics.New(metrics.Options{Keys: p.Keys, Revocations: p.Revocations, RevocationSync: p.RevocationSync})
+	if p.Access, err = newAccessLog(cfg, p.Log, o.Now); err != nil {
+		return nil, err
+	}
+	p.Metrics.Register(p.Access.Collectors()...)
 	gopts := gate.Options{
 		Keys: p.Keys, Now: o.Now, Revocations: p.Revocations, Refetch: p.Keys.Refetch,
-		RequireEncryption: cfg.Decryption.Require, Observer: p.Metrics, KeepClaims: o.KeepClaims,
+		RequireEncryption: cfg.Decryption.Require, Observer: gate.Observers(p.Metrics, p.Access), KeepClaims: o.KeepClaims,
 	}
 	if p.Decrypter != nil {
 		gopts.Decrypter = p.Decrypter
@@ -112,6 +118,20 @@ func New(cfg *config.Config, o Options) (_ *Parts, err error) {
 	}
 	p.Metrics.AttachGate(p.Gate)
 	return p, nil
+}
+
+// newAccessLog builds the access log of log.access, log.access_per_second
+// and log.access_subject (validated), writing to the process logger.
+func newAccessLog(cfg *config.Config, log *slog.Logger, now func() time.Time) (*accesslog.Log, error) {
+	mode, err := accesslog.ParseMode(cfg.Log.Access)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := accesslog.ParseSubject(cfg.Log.AccessSubject)
+	if err != nil {
+		return nil, err
+	}
+	return accesslog.New(accesslog.Options{Mode: mode, Subject: sub, PerSecond: cfg.Log.AccessPerSecond, Logger: log, Now: now})
 }
 
 // offlineSources keeps the local key sources and validates the remote ones

@@ -86,7 +86,7 @@ func overload(t *testing.T, concurrency, maxInFlight int, mustRecover bool) {
 	maxRPS := closed.rps()
 	overRes := phase("overload", load{workers: clientConns, rate: 2 * maxRPS, dur: over, shed503: true}, true)
 	heapOver, rssOver := mem.end()
-	shedOver := metricValue(t, adminAddr, `tokengate_requests_total{result="unavailable",reason="overload"}`)
+	shedOver := metricValue(t, adminAddr, `tokengate_requests_total{reason="overload",result="unavailable"}`)
 	// Half load from the same unbounded client: a settling second, then
 	// the recovery that is checked.
 	settle := phase("settle", load{workers: clientConns, rate: maxRPS / 2, dur: time.Second, shed503: true}, true)

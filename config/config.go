@@ -334,6 +334,13 @@ type Cache struct {
 type Log struct {
 	Level  string `mapstructure:"level"`
 	Format string `mapstructure:"format"`
+	// Access is the access log: off, denied (refusals only) or all.
+	Access string `mapstructure:"access"`
+	// AccessPerSecond bounds the access log records written per second.
+	AccessPerSecond int `mapstructure:"access_per_second"`
+	// AccessSubject is how a token's subject appears in access log
+	// records: hash, plain or off.
+	AccessSubject string `mapstructure:"access_subject"`
 }
 
 // Dev is development mode. It is off when KeysDir is empty, which is the

@@ -34,7 +34,7 @@ func TestDefaultLoadsAndValidates(t *testing.T) {
 	if !c.WatchKeys || !c.Policy.RequireExp {
 		t.Errorf("WatchKeys = %v, RequireExp = %v; want both true", c.WatchKeys, c.Policy.RequireExp)
 	}
-	if c.Log != (config.Log{Level: "info", Format: "text"}) {
+	if c.Log != (config.Log{Level: "info", Format: "text", Access: "denied", AccessPerSecond: 100, AccessSubject: "hash"}) {
 		t.Errorf("Log = %+v", c.Log)
 	}
 }

@@ -506,6 +506,15 @@ func (c *Config) validateLog(v *validator) {
 	if !containsFold(logFormats, c.Log.Format) {
 		v.add("log.format", "unknown format %q (text or json)", c.Log.Format)
 	}
+	if !containsFold([]string{"off", "denied", "all"}, c.Log.Access) {
+		v.add("log.access", "unknown mode %q (off, denied or all)", c.Log.Access)
+	}
+	if c.Log.AccessPerSecond < 1 || c.Log.AccessPerSecond > 1_000_000 {
+		v.add("log.access_per_second", "%d is not between 1 and 1000000", c.Log.AccessPerSecond)
+	}
+	if !containsFold([]string{"hash", "plain", "off"}, c.Log.AccessSubject) {
+		v.add("log.access_subject", "unknown mode %q (hash, plain or off)", c.Log.AccessSubject)
+	}
 }
 
 func containsFold(list []string, s string) bool {

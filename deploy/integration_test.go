@@ -82,6 +82,7 @@ func (b *syncBuffer) String() string {
 // keys, the tokens to send, and the upstream application.
 type gate struct {
 	verifyAddr string
+	adminAddr  string
 	parts      *build.Parts // for front ends other than /verify (the Envoy gRPC service)
 	stop       func()       // stops the sidecar (idempotent)
 	app        *upstream
@@ -93,7 +94,8 @@ type gate struct {
 }
 
 // newGate writes keys and a configuration into a temp dir, loads it the
-// way `tokengate serve` does (config.Load, Validate, build.New) and serves it on loopback listeners with free ports.
+// way `tokengate serve` does (config.Load, Validate, build.New) and serves
+// it on loopback listeners with free ports.
 func newGate(t *testing.T) *gate {
 	t.Helper()
 	return newGateListen(t, "")
@@ -178,7 +180,7 @@ log:
 		vln.Close()
 		t.Fatal(err)
 	}
-	g.verifyAddr = vln.Addr().String()
+	g.verifyAddr, g.adminAddr = vln.Addr().String(), aln.Addr().String()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(vln, aln) }()
 	var stopOnce sync.Once

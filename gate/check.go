@@ -22,6 +22,9 @@ const (
 func (g *Gate) Check(req *Request, now time.Time, d *Decision) {
 	st := g.state.Load()
 	d.reset(st)
+	if req.Received.IsZero() {
+		req.Received = now
+	}
 	g.check(st, req, now, d)
 	if g.opts.Observer != nil {
 		g.opts.Observer.Observe(req, d)

@@ -138,6 +138,29 @@ type Observer interface {
 	Observe(r *Request, d *Decision)
 }
 
+// Observers is an Observer that tells each of os in turn (nil ones are
+// skipped).
+func Observers(os ...Observer) Observer {
+	var list observers
+	for _, o := range os {
+		if o != nil {
+			list = append(list, o)
+		}
+	}
+	if len(list) == 1 {
+		return list[0]
+	}
+	return list
+}
+
+type observers []Observer
+
+func (os observers) Observe(r *Request, d *Decision) {
+	for _, o := range os {
+		o.Observe(r, d)
+	}
+}
+
 // Token is what the gate keeps of a verified token: the headers it
 // renders to, what route rules and revocation rules read, and facts for
 // logs. It is immutable once built and shared by every request that

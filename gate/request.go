@@ -3,6 +3,7 @@ package gate
 import (
 	"bytes"
 	"sync"
+	"time"
 )
 
 // Request is what a front end hands to Check: the method and request
@@ -23,6 +24,10 @@ type Request struct {
 	// logs; they play no part in the decision.
 	TraceParent []byte
 	RequestID   []byte
+	// Received is when the front end took the request (its one clock
+	// read), for latencies in access logs; Check sets it to its now when
+	// the front end left it zero.
+	Received time.Time
 
 	// auth holds the Authorization header values: the first, and how
 	// many there were (two are refused, so only the count matters past
@@ -37,6 +42,7 @@ type Request struct {
 // Reset empties r for the next request, keeping its buffers.
 func (r *Request) Reset() {
 	r.Method, r.Target, r.TraceParent, r.RequestID, r.auth, r.nAuth = nil, nil, nil, nil, nil, 0
+	r.Received = time.Time{}
 	clear(r.cookies)
 	r.cookies = r.cookies[:0]
 }

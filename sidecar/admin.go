@@ -25,8 +25,9 @@ func (s *Server) HandleAdmin(ctx *fasthttp.RequestCtx) {
 	case "/readyz":
 		s.readyz(ctx)
 	case "/metrics":
-		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
-		s.metrics.WritePrometheus(ctx)
+		// client_golang's handler: content negotiation (text,
+		// OpenMetrics, protobuf for native histograms), gzip.
+		s.metricsHandler(ctx)
 	case "/keys":
 		// It tells an attacker which kids, algs and issuers to forge for:
 		// the same rule as /revocations.

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/tokengate/tokengate/gate"
 	"github.com/tokengate/tokengate/internal/gatereq"
@@ -48,6 +49,9 @@ type Server struct {
 	limits  Limits
 	prefix  []byte // Config.PathPrefix
 	metrics *metrics.Registry
+	// metricsHandler serves /metrics: the registry's net/http handler
+	// adapted to fasthttp (the admin listener is not the request path).
+	metricsHandler fasthttp.RequestHandler
 	// inFlight counts the listener's /verify requests against
 	// Limits.MaxInFlight (set by Serve).
 	inFlight inFlight
@@ -125,6 +129,7 @@ func New(cfg Config, o Options) (*Server, error) {
 		s.metrics.AttachGate(o.Gate)
 	}
 	s.metrics.SetInFlight(s.inFlight.n.Load)
+	s.metricsHandler = fasthttpadaptor.NewFastHTTPHandler(s.metrics.Handler())
 	return s, nil
 }
 
@@ -253,6 +258,8 @@ var (
 	hdrCookie          = []byte("Cookie")
 	hdrWWWAuthenticate = []byte("WWW-Authenticate")
 	hdrOriginalURI     = []byte("X-Original-URI")
+	hdrTraceParent     = []byte("Traceparent")
+	hdrRequestID       = []byte("X-Request-Id")
 	hdrOriginalMethod  = []byte("X-Original-Method")
 	hdrForwardedURI    = []byte("X-Forwarded-Uri")
 	hdrForwardedMethod = []byte("X-Forwarded-Method")
@@ -275,6 +282,7 @@ func (s *Server) HandleVerify(ctx *fasthttp.RequestCtx) {
 	}
 	req, d := gate.AcquireRequest(), gate.AcquireDecision()
 	readRequest(ctx, req, s.prefix)
+	req.Received = start
 	s.gate.Check(req, now, d)
 	writeDecision(ctx, d)
 	gate.ReleaseRequest(req)
@@ -302,6 +310,9 @@ func readRequest(ctx *fasthttp.RequestCtx, req *gate.Request, prefix []byte) {
 			req.Method = h.Method()
 		}
 	}
+	// For access logs only: the proxy's trace context and request id.
+	req.TraceParent = h.PeekBytes(hdrTraceParent)
+	req.RequestID = h.PeekBytes(hdrRequestID)
 	// PeekAll reuses one buffer per header object: each value slice stays
 	// valid, the list does not, so each is copied out before the next call.
 	for _, v := range h.PeekAll(string(hdrAuthorization)) {

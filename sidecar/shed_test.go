@@ -123,7 +123,7 @@ func metric(f *fixture, name string) float64 {
 	return -1
 }
 
-const shedMetric = `tokengate_requests_total{result="unavailable",reason="overload"}`
+const shedMetric = `tokengate_requests_total{reason="overload",result="unavailable"}`
 
 // TestShedOverMaxInFlight: with Limits.MaxInFlight n and n requests held
 // in flight, one more is answered 503 with Retry-After at once, without a
@@ -239,7 +239,7 @@ func TestStaleRequestsShed(t *testing.T) {
 			t.Errorf("%s: a stale request's answer: %q", name, resp.Header.String())
 		}
 	}
-	if got := metric(f, `tokengate_requests_total{result="unavailable",reason="queue_time"}`); got != 2 {
+	if got := metric(f, `tokengate_requests_total{reason="queue_time",result="unavailable"}`); got != 2 {
 		t.Errorf("queue_time refusals counted %v, want 2", got)
 	}
 }

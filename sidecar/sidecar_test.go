@@ -373,8 +373,8 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 	m := string(get("/metrics").Body())
 	for _, want := range []string{
-		`tokengate_requests_total{result="ok",reason="none"} 1`,
-		`tokengate_requests_total{result="unauthorized",reason="malformed"} 1`,
+		`tokengate_requests_total{reason="none",result="ok"} 1`,
+		`tokengate_requests_total{reason="malformed",result="unauthorized"} 1`,
 		`tokengate_verified_total{alg="ES256"} 1`,
 		`tokengate_cache_misses_total`, `tokengate_keyring_generation`, `tokengate_verify_duration_seconds_bucket`,
 		`tokengate_keyring_last_reload_success_timestamp_seconds`,

@@ -74,7 +74,7 @@ routes: [{prefix: /admin, scopes: [admin]}]
 	}
 }
 
-var okSeries = regexp.MustCompile(`(?m)^tokengate_requests_total\{result="ok",reason="none"\} (\d+)$`)
+var okSeries = regexp.MustCompile(`(?m)^tokengate_requests_total\{reason="none",result="ok"\} (\d+)$`)
 
 func okCount(t *testing.T, adminAddr string) int {
 	t.Helper()
