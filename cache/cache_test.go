@@ -587,3 +587,36 @@ func TestConcurrentSetLookup(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestHotEntriesPassTheSameChecks: an entry served from the small array
+// of recently hit entries (which skips ristretto) is held to the same
+// rules: the whole token, its generation, its expiry, and Clear.
+func TestHotEntriesPassTheSameChecks(t *testing.T) {
+	clk := newFakeClock()
+	c := newCache(t, cache.Config{Now: clk.Now, MaxBytes: 64 << 20})
+	tok, v := benchToken(7), &result{Subject: "hot"}
+	c.Set(tok, 1, clk.Now().Add(time.Minute), v)
+	c.Wait()
+	for range 3 { // the first hit puts it in the array, the next come from it
+		if e, ok := c.Lookup(tok, 1); !ok || e.Value != v {
+			t.Fatalf("Lookup = %+v %v", e, ok)
+		}
+	}
+	other := bytes.Clone(tok)
+	other[len(other)-1] ^= 1
+	if _, ok := c.Lookup(other, 1); ok {
+		t.Error("a different token was served")
+	}
+	if _, ok := c.Lookup(tok, 2); ok {
+		t.Error("served under another generation")
+	}
+	clk.Advance(time.Minute)
+	if _, ok := c.Lookup(tok, 1); ok {
+		t.Error("served after its expiry")
+	}
+	clk.Advance(-time.Minute)
+	c.Clear()
+	if _, ok := c.Lookup(tok, 1); ok {
+		t.Error("served after Clear")
+	}
+}

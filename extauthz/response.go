@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/tokengate/tokengate/gate"
-	"github.com/tokengate/tokengate/internal/gatereq"
 )
 
 // response translates d into Envoy's answer. Everything it returns is a
@@ -43,7 +42,7 @@ func response(d *gate.Decision) *authv3.CheckResponse {
 
 // okResponse sets every header of d.Set, replacing the client's copies,
 // and removes every other name of d.Remove and the "_" spelling of each
-// (gatereq.AppendRemovals). Envoy removes after it sets (ext_authz.cc
+// (gate.Decision.Unset). Envoy removes after it sets (ext_authz.cc
 // onComplete), so a name it sets must not be removed.
 func okResponse(d *gate.Decision) *authv3.OkHttpResponse {
 	ok := &authv3.OkHttpResponse{}
@@ -53,9 +52,8 @@ func okResponse(d *gate.Decision) *authv3.OkHttpResponse {
 			ok.Headers[i] = setHeader(string(h.Name), h.Value)
 		}
 	}
-	var buf [512]byte
-	if names := gatereq.AppendRemovals(buf[:0], d); len(names) > 0 {
-		ok.HeadersToRemove = strings.Split(string(names), ", ")
+	if len(d.Unset) > 0 {
+		ok.HeadersToRemove = strings.Split(string(d.Unset), ", ")
 	}
 	return ok
 }

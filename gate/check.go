@@ -45,7 +45,7 @@ func (g *Gate) check(st *state, req *Request, now time.Time, d *Decision) {
 	}
 	rt := st.matchRoute(req.Method, d.path)
 	if rt != nil && rt.public {
-		d.Allow, d.Status, d.Outcome = true, statusOK, Public
+		d.Allow, d.Status, d.Outcome, d.Unset = true, statusOK, Public, st.unset
 		return
 	}
 	token, found := st.extractToken(req)
@@ -100,7 +100,7 @@ func (g *Gate) decide(st *state, rt *route, t *Token, now time.Time, d *Decision
 		}
 	}
 	d.Allow, d.Status, d.Outcome = true, statusOK, Allowed
-	d.Set = t.headers
+	d.Set, d.Unset = t.headers, t.unset
 }
 
 // verify decrypts (for a JWE) and verifies token, renders what the

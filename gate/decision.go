@@ -81,6 +81,12 @@ type Decision struct {
 	// them first, so that no claim header reaches the application unless
 	// tokengate wrote it. The same on every decision.
 	Remove [][]byte
+	// Unset is, when allowed, the comma-separated list of the names a
+	// proxy that sets Set and then removes names (Envoy's ext_authz)
+	// must remove: those of Remove that Set does not hold, and the "_"
+	// spelling of every name of Remove. Prepared with the token (or the
+	// configuration, for a public route): nothing is built per request.
+	Unset []byte
 
 	// Outcome classifies the decision; Err is the refusal's error (a
 	// package-level value of verifier, jwe or gate), nil when allowed or
@@ -167,6 +173,7 @@ func (os observers) Observe(r *Request, d *Decision) {
 // presents the same token (it is the cache's value).
 type Token struct {
 	headers     []Header
+	unset       []byte // Decision.Unset when this token is allowed
 	scopes      []string
 	claimValues [][]string
 	payload     []byte // the claims JSON, only when Options.KeepClaims

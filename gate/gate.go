@@ -195,8 +195,10 @@ type state struct {
 	// claimPaths are the distinct claim paths route rules read; a Token
 	// keeps their values so a cache hit can check routes without parsing.
 	claimPaths []verifier.Path
-	// remove lists every header name the gate may set (Decision.Remove).
+	// remove lists every header name the gate may set (Decision.Remove);
+	// unset is Decision.Unset for a decision that sets none of them.
 	remove     [][]byte
+	unset      []byte
 	challenge  []byte // `Bearer realm="…"`
 	clientHdr  []byte
 	keyIDHdr   []byte
@@ -220,6 +222,7 @@ func (g *Gate) build(cfg Config, vopts verifier.Options) (*state, error) {
 	if err := st.buildRoutes(cfg); err != nil {
 		return nil, err
 	}
+	st.unset = appendRemovals(nil, st.remove, nil)
 	// Every claim path read here is one the verifier refuses a token
 	// for naming two places (a top-level "a.b" and a nested a.b), so a
 	// header or a rule never reads the place the token chose.

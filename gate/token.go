@@ -111,7 +111,8 @@ func (st *state) newToken(r *verifier.Result, keepClaims bool) (*Token, error) {
 	} else if len(st.claimPaths) > 0 {
 		t.claimValues = make([][]string, len(st.claimPaths))
 	}
-	t.size = t.cost(len(arena), len(sc.strs))
+	t.unset = appendRemovals(nil, st.remove, t.headers)
+	t.size = t.cost(len(arena)+len(t.unset), len(sc.strs))
 	return t, nil
 }
 

@@ -28,7 +28,6 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/tokengate/tokengate/gate"
-	"github.com/tokengate/tokengate/internal/gatereq"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/metrics"
 	"github.com/tokengate/tokengate/revocation"
@@ -352,7 +351,7 @@ func stripPrefix(target, prefix []byte) []byte {
 //
 // A 200 also lists, in X-Envoy-Auth-Headers-To-Remove, every header name
 // tokengate may set but did not set for this request, and the "_"
-// spelling of each (gatereq.AppendRemovals): Envoy's ext_authz HTTP mode
+// spelling of each (gate.Decision.Unset): Envoy's ext_authz HTTP mode
 // copies the headers it is allowed to (allowed_upstream_headers) but
 // leaves a client's copy of any other in place, and removes the names
 // listed here (after it sets, so a name tokengate set is never listed).
@@ -365,9 +364,8 @@ func writeDecision(ctx *fasthttp.RequestCtx, d *gate.Decision) {
 			// rendered: skip fasthttp's per-call normalisation.
 			ctx.Response.Header.SetCanonical(h.Name, h.Value)
 		}
-		var buf [512]byte
-		if names := gatereq.AppendRemovals(buf[:0], d); len(names) > 0 {
-			ctx.Response.Header.SetCanonical(hdrEnvoyRemove, names)
+		if len(d.Unset) > 0 {
+			ctx.Response.Header.SetCanonical(hdrEnvoyRemove, d.Unset)
 		}
 		return
 	}

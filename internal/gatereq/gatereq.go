@@ -2,7 +2,7 @@
 // filling a gate.Request from string values — net/http headers, protobuf
 // fields — for those that receive strings (the net/http middleware, the
 // Envoy ext_authz gRPC service), and the header names a proxy must remove
-// from an allowed request (AppendRemovals: /verify's
+// from an allowed request (gate.Decision.Unset, prepared by the gate, is what
 // X-Envoy-Auth-Headers-To-Remove, ext_authz's headers_to_remove).
 //
 // A gate.Request holds byte slices; each value is copied once into one
