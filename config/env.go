@@ -25,7 +25,13 @@ var nonConfigEnv = []string{
 	"TOKENGATE_CHAOS",       // "full": the long form of the chaos scenarios
 	"TOKENGATE_REDIS_URL",   // the Redis of tests, benchmarks and `tokengate loadtest`
 	"TOKENGATE_PG_DSN",      // the PostgreSQL of benchmarks and `tokengate loadtest`
+	"TOKENGATE_HYDRA",       // the Ory Hydra binary of idp/hydra_test.go
+	"TOKENGATE_TRAEFIK",     // a Traefik binary for deploy's TestTraefikRecipeRealTraefik
 }
+
+// nonConfigPrefix starts the benchmark command's own variables
+// (TOKENGATE_BENCH_ROWS, ...); no configuration key starts with it.
+const nonConfigPrefix = "TOKENGATE_BENCH_"
 
 // NonConfigEnv lists the variables under EnvPrefix that Load accepts
 // without their naming a configuration key: the test suite's and the load
@@ -68,7 +74,7 @@ func unknownEnv(environ []string, referenced map[string]bool) []error {
 	var errs []error
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(strings.ToUpper(name), EnvPrefix) || known[name] || referenced[name] {
+		if !strings.HasPrefix(strings.ToUpper(name), EnvPrefix) || known[name] || referenced[name] || strings.HasPrefix(name, nonConfigPrefix) {
 			continue
 		}
 		hint := "no configuration key has this name"
@@ -77,8 +83,8 @@ func unknownEnv(environ []string, referenced map[string]bool) []error {
 		} else if s, ok := suggest.Closest(name, names); ok {
 			hint += " (did you mean " + s + "?)"
 		}
-		errs = append(errs, fmt.Errorf("%w %s: %s; every %s variable must be a configuration key's (see config.yaml), or one of %s",
-			ErrUnknownEnv, name, hint, EnvPrefix, strings.Join(nonConfigEnv, ", ")))
+		errs = append(errs, fmt.Errorf("%w %s: %s; every %s variable must be a configuration key's (see config.yaml), one of %s, or start with %s",
+			ErrUnknownEnv, name, hint, EnvPrefix, strings.Join(nonConfigEnv, ", "), nonConfigPrefix))
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errs
