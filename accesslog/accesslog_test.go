@@ -1,10 +1,8 @@
 package accesslog_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 
 	"github.com/tokengate/tokengate/accesslog"
 	"github.com/tokengate/tokengate/gate"
+	"github.com/tokengate/tokengate/internal/testenv"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/signer"
 	"github.com/tokengate/tokengate/verifier"
@@ -19,23 +18,10 @@ import (
 
 var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// syncBuffer collects records written from the test's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) records(t *testing.T) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+// records parses the JSON records written to out.
+func records(t *testing.T, out *testenv.SyncBuffer) []map[string]any {
+	var out2 []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		if line == "" {
 			continue
 		}
@@ -43,15 +29,15 @@ func (s *syncBuffer) records(t *testing.T) []map[string]any {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("record %q: %v", line, err)
 		}
-		out = append(out, m)
+		out2 = append(out2, m)
 	}
-	return out
+	return out2
 }
 
 type env struct {
 	g    *gate.Gate
 	log  *accesslog.Log
-	out  *syncBuffer
+	out  *testenv.SyncBuffer
 	sign func(claims string) string
 }
 
@@ -65,7 +51,7 @@ func newEnv(t *testing.T, o accesslog.Options) *env {
 	k, _ := keyring.NewKey(pub, keyring.Options{ID: "k1", Alg: keyring.ES256})
 	snap, _ := keyring.NewSnapshot(1, k)
 	s, _ := signer.New(keyring.ES256, priv, "k1")
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	o.Logger = slog.New(slog.NewJSONHandler(out, nil))
 	if o.Now == nil {
 		o.Now = func() time.Time { return testNow.Add(time.Millisecond) }
@@ -129,7 +115,7 @@ func TestDeniedRecordsRefusalsOnly(t *testing.T) {
 		t.Fatalf("status %d", d.Status)
 	}
 	e.check("GET", "/orders", "garbage.garbage.garbage", nil)
-	recs := e.out.records(t)
+	recs := records(t, e.out)
 	if len(recs) != 2 {
 		t.Fatalf("%d records, want 2 (refusals only): %v", len(recs), recs)
 	}
@@ -146,7 +132,7 @@ func TestDeniedRecordsRefusalsOnly(t *testing.T) {
 	if sub, _ := r["sub"].(string); !strings.HasPrefix(sub, "h:") || strings.Contains(sub, "alice") {
 		t.Errorf("subject %q, want a keyed hash by default", sub)
 	}
-	all := e.out.b.String()
+	all := e.out.String()
 	if strings.Contains(all, good) || strings.Contains(all, "garbage.garbage") || strings.Contains(all, strings.Split(good, ".")[2]) {
 		t.Error("a token reached the access log")
 	}
@@ -163,7 +149,7 @@ func TestSubjectModes(t *testing.T) {
 		tok := e.sign(claims("bob", ""))
 		e.check("GET", "/x", tok, nil)
 		e.check("GET", "/y", tok, nil)
-		recs := e.out.records(t)
+		recs := records(t, e.out)
 		s0, _ := recs[0]["sub"].(string)
 		s1, _ := recs[1]["sub"].(string)
 		if !check(s0) || s0 != s1 {
@@ -179,7 +165,7 @@ func TestFloodCannotFillTheDisk(t *testing.T) {
 	for range 50 {
 		e.check("GET", "/x", "a.b.c", nil)
 	}
-	if n := len(e.out.records(t)); n != 5 {
+	if n := len(records(t, e.out)); n != 5 {
 		t.Errorf("%d records in one second, want 5", n)
 	}
 	if e.log.Written() != 5 || e.log.Dropped() != 45 {
@@ -192,11 +178,11 @@ func TestFloodCannotFillTheDisk(t *testing.T) {
 func TestUnreadablePathLoggedAsSent(t *testing.T) {
 	e := newEnv(t, accesslog.Options{Mode: accesslog.Denied})
 	e.check("GET", "/a/%2e%2e/%2e%2e/b\r\nX: y", "", nil)
-	recs := e.out.records(t)
+	recs := records(t, e.out)
 	if len(recs) != 1 || recs[0]["target"] != "/a/%2e%2e/%2e%2e/b\r\nX: y" || recs[0]["decision"] != "bad_request" {
 		t.Errorf("records %v", recs)
 	}
-	if strings.Count(e.out.b.String(), "\n") != 1 {
+	if strings.Count(e.out.String(), "\n") != 1 {
 		t.Error("a request value split a record across lines")
 	}
 }

@@ -276,7 +276,7 @@ func TestRedisRestartKeepsRevocations(t *testing.T) {
 	src, s := hmacKeys(t, "hs")
 	a := newSyncedReplica(t, rp.addr, prefix, "tg-restart-a-"+id, src)
 	b := newSyncedReplica(t, rp.addr, prefix, "tg-restart-b-"+id, src)
-	waitFor(t, slow, "initial sync", func() bool { return a.sync.Status().Resyncs > 0 && b.sync.Status().Resyncs > 0 })
+	testenv.Eventually(t, slow, "initial sync", func() bool { return a.sync.Status().Resyncs > 0 && b.sync.Status().Resyncs > 0 })
 
 	const iss = "https://issuer.chaos.invalid"
 	exp := time.Now().Add(time.Hour)
@@ -312,7 +312,7 @@ func TestRedisRestartKeepsRevocations(t *testing.T) {
 	if code, body := a.postRule(t, `{"sub":"user-cut","reason":"log out everywhere"}`); code != 201 || !strings.Contains(body, `"shared": true`) {
 		t.Fatalf("POST sub through A = %d %s", code, body)
 	}
-	waitFor(t, slow, "B denies the tokens revoked through A", func() bool {
+	testenv.Eventually(t, slow, "B denies the tokens revoked through A", func() bool {
 		for _, c := range slices.Concat(revJTI, revSub) {
 			if code, err := verifyOnce(b.verifyAddr, c.hdr); err != nil || code != 401 {
 				return false
@@ -380,17 +380,17 @@ func TestRedisRestartKeepsRevocations(t *testing.T) {
 		downFor += time.Since(downAt)
 		upAt := time.Now()
 		// Both replicas notice the empty Redis and write their rules back.
-		waitFor(t, slow, fmt.Sprintf("cycle %d: A and B write their rules back", i), func() bool {
+		testenv.Eventually(t, slow, fmt.Sprintf("cycle %d: A and B write their rules back", i), func() bool {
 			sa, sb := a.sync.Status(), b.sync.Status()
 			return sa.Connected && sb.Connected && sa.Reseeds > reA && sb.Reseeds > reB && sa.Pending == 0
 		})
-		waitFor(t, slow, fmt.Sprintf("cycle %d: Redis holds every rule again", i), func() bool {
+		testenv.Eventually(t, slow, fmt.Sprintf("cycle %d: Redis holds every rule again", i), func() bool {
 			miss, err := missingRules(admin, prefix, rules)
 			return err == nil && len(miss) == 0
 		})
 		upMax = max(upMax, time.Since(upAt))
 		if i == 0 {
-			waitFor(t, slow, "B learns the rule queued while Redis was down", func() bool {
+			testenv.Eventually(t, slow, "B learns the rule queued while Redis was down", func() bool {
 				code, err := verifyOnce(b.verifyAddr, queuedTok)
 				return err == nil && code == 401
 			})
@@ -417,7 +417,7 @@ func TestRedisRestartKeepsRevocations(t *testing.T) {
 		t.Fatalf("after the last restart Redis lacks rules %v (%v)", miss, err)
 	}
 	c := newSyncedReplica(t, rp.addr, prefix, "tg-restart-c-"+id, src)
-	waitFor(t, slow, "C loads the rules", func() bool { return c.sync.Status().Resyncs > 0 })
+	testenv.Eventually(t, slow, "C loads the rules", func() bool { return c.sync.Status().Resyncs > 0 })
 	if st := c.sync.Status(); st.Reseeds != 0 {
 		t.Errorf("new replica C wrote back %d times: it has nothing of its own to write back", st.Reseeds)
 	}

@@ -99,17 +99,6 @@ func (r *replica) revoke(t *testing.T, jti string, exp int64) {
 	}
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestRedisFaultsKeepRevocations: two sidecars share revocations through
 // Redis. Tokens are revoked through A; once B denies every one of them,
 // B is loaded with revoked and good tokens while its Redis connections are
@@ -132,7 +121,7 @@ func TestRedisFaultsKeepRevocations(t *testing.T) {
 	src, s := hmacKeys(t, "hs")
 	a := newReplica(t, addr, prefix, "tg-chaos-a-"+id, src)
 	b := newReplica(t, addr, prefix, "tg-chaos-b-"+id, src)
-	waitFor(t, 5*time.Second, "initial sync", func() bool { return a.sync.Status().Resyncs > 0 && b.sync.Status().Resyncs > 0 })
+	testenv.Eventually(t, 5*time.Second, "initial sync", func() bool { return a.sync.Status().Resyncs > 0 && b.sync.Status().Resyncs > 0 })
 
 	const iss = "https://issuer.chaos.invalid"
 	exp := time.Now().Add(time.Hour)
@@ -152,7 +141,7 @@ func TestRedisFaultsKeepRevocations(t *testing.T) {
 		revoked = append(revoked, c)
 	}
 	for _, c := range revoked {
-		waitFor(t, 5*time.Second, "B denies the tokens revoked through A", func() bool {
+		testenv.Eventually(t, 5*time.Second, "B denies the tokens revoked through A", func() bool {
 			code, err := verifyOnce(b.verifyAddr, c.hdr)
 			return err == nil && code == 401
 		})
@@ -198,7 +187,7 @@ func TestRedisFaultsKeepRevocations(t *testing.T) {
 		t.Error("no connection of B was killed: the scenario injected no fault")
 	}
 	// B comes back: reconnected, and still denying what it learned.
-	waitFor(t, 15*time.Second, "B reconnects", func() bool { return b.sync.Status().Connected })
+	testenv.Eventually(t, 15*time.Second, "B reconnects", func() bool { return b.sync.Status().Connected })
 	for _, c := range revoked {
 		if code, err := verifyOnce(b.verifyAddr, c.hdr); err != nil || code != 401 {
 			t.Fatalf("after the faults a revoked token got %d %v", code, err)

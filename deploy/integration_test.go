@@ -24,6 +24,7 @@ import (
 
 	"github.com/tokengate/tokengate/build"
 	"github.com/tokengate/tokengate/config"
+	"github.com/tokengate/tokengate/internal/testenv"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/signer"
 )
@@ -60,24 +61,6 @@ func lookBinary(t *testing.T, name string) string {
 	return ""
 }
 
-// syncBuffer collects a subprocess's or logger's output for failure reports.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // gate is the part every proxy test shares: a running sidecar with its
 // keys, the tokens to send, and the upstream application.
 type gate struct {
@@ -86,7 +69,7 @@ type gate struct {
 	parts      *build.Parts // for front ends other than /verify (the Envoy gRPC service)
 	stop       func()       // stops the sidecar (idempotent)
 	app        *upstream
-	sidecarLog *syncBuffer
+	sidecarLog *testenv.SyncBuffer
 
 	good, admin, client, expired, forged string
 	goodExp, adminExp, clientExp         int64
@@ -106,7 +89,7 @@ func newGate(t *testing.T) *gate {
 func newGateListen(t *testing.T, listenExtra string) *gate {
 	t.Helper()
 	dir := t.TempDir()
-	g := &gate{kid: "it-es256", sidecarLog: &syncBuffer{}}
+	g := &gate{kid: "it-es256", sidecarLog: &testenv.SyncBuffer{}}
 
 	priv, err := signer.GenerateKey(keyring.ES256)
 	if err != nil {
@@ -368,7 +351,7 @@ func render(t *testing.T, recipe string, pairs ...string) string {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testenv.SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -379,7 +362,7 @@ type proc struct {
 // logs are printed.
 func startProc(t *testing.T, name string, env []string, logs []string, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, out: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tokengate/tokengate/internal/testenv"
 )
 
 // TestPromtoolAcceptsMetricsAndRules: /metrics passes `promtool check
@@ -85,7 +87,7 @@ scrape_configs:
 			ActiveTargets []struct{ Health, LastError string }
 		}
 	}
-	eventually(t, 15*time.Second, "the target scraped", func() bool {
+	testenv.Eventually(t, 15*time.Second, "the target scraped", func() bool {
 		return json.Unmarshal(get(t, api+"/api/v1/targets", ""), &targets) == nil &&
 			len(targets.Data.ActiveTargets) == 1 && targets.Data.ActiveTargets[0].Health != "unknown"
 	})
@@ -108,7 +110,7 @@ scrape_configs:
 			Status string
 			Data   struct{ Result []map[string]any }
 		}
-		eventually(t, 15*time.Second, q, func() bool {
+		testenv.Eventually(t, 15*time.Second, q, func() bool {
 			b := get(t, api+"/api/v1/query?query="+url.QueryEscape(q), "")
 			last = string(b)
 			if err := json.Unmarshal(b, &res); err != nil || res.Status != "success" {
@@ -143,7 +145,7 @@ scrape_configs:
 			}
 		}
 	}
-	eventually(t, 15*time.Second, "every rule evaluated", func() bool {
+	testenv.Eventually(t, 15*time.Second, "every rule evaluated", func() bool {
 		if err := json.Unmarshal(get(t, api+"/api/v1/rules", ""), &rulesRes); err != nil || len(rulesRes.Data.Groups) == 0 {
 			return false
 		}
@@ -233,17 +235,6 @@ func get(t *testing.T, u, accept string) []byte {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return b
-}
-
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", d, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // TestMetricsNegotiateOpenMetrics: /metrics speaks OpenMetrics to a

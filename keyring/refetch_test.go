@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/testenv"
 	"github.com/tokengate/tokengate/keyring"
 )
 
@@ -24,7 +25,7 @@ func TestNewKidAcceptedWithinSecondsWhileKidsAreSprayed(t *testing.T) {
 	k1, k2 := newIDPKey(t, "k1", elliptic.P256()), newIDPKey(t, "k2", elliptic.P256())
 	p := newIDP(t, false, idpJWKS(t, k1))
 	const iss = "https://idp.example"
-	var logs idpLog
+	var logs testenv.SyncBuffer
 	r := newRemoteRing(t, keyring.Config{
 		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
 		Sources: []keyring.Source{{Remote: p.remote(iss)}}, // default refetch interval
@@ -105,7 +106,7 @@ func TestRemovedAndAbsentKidsDoNotTriggerRefetches(t *testing.T) {
 	clock := newIDPClock()
 	rc := p.remote(iss)
 	rc.RefetchInterval = 30 * time.Second
-	var logs idpLog
+	var logs testenv.SyncBuffer
 	r := newRemoteRing(t, keyring.Config{Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Sources: []keyring.Source{{Remote: rc}}})
 	refetch := func(kid string) bool { return r.Refetch(context.Background(), []byte(iss), []byte(kid)) }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/testenv"
 	"github.com/tokengate/tokengate/keyring"
 )
 
@@ -85,7 +86,7 @@ func TestProviderRemovedKeyStaysWhenNewSetHasRefusedKey(t *testing.T) {
 			const iss = "https://idp.example"
 			rc := p.remote(iss)
 			rc.Algs = []keyring.Algorithm{keyring.ES256, keyring.ES384, keyring.RS256, keyring.PS256}
-			var logs idpLog
+			var logs testenv.SyncBuffer
 			r := newRemoteRing(t, keyring.Config{Logger: newTextLogger(&logs), Sources: []keyring.Source{{Remote: rc}}})
 			gen := r.Snapshot().Generation()
 
@@ -129,7 +130,7 @@ func TestKeyFileRemovedKeyStaysWhenFileHasRefusedKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			keep, old := kidJWK(&f.p256.PublicKey, "keep"), kidJWK(f.ed25519.Public(), "old")
 			path := writeFile(t, t.TempDir(), "jwks.json", jwksOf(keep, old))
-			var logs idpLog
+			var logs testenv.SyncBuffer
 			r, err := keyring.New(keyring.Config{Logger: newTextLogger(&logs), Sources: []keyring.Source{{Path: path}}})
 			if err != nil {
 				t.Fatal(err)

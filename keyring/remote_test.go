@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/testenv"
 	"github.com/tokengate/tokengate/keyring"
 )
 
@@ -598,7 +599,7 @@ func TestRemoteFailuresKeepKeys(t *testing.T) {
 	rc := p.remote(iss)
 	rc.MaxSize = 4096
 	rc.MinBackoff, rc.MaxBackoff = time.Second, time.Hour
-	var logs idpLog
+	var logs testenv.SyncBuffer
 	r := newRemoteRing(t, keyring.Config{
 		Now:     clock.Now,
 		Logger:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -679,24 +680,6 @@ func TestRemoteFailuresKeepKeys(t *testing.T) {
 			}
 		}
 	}
-}
-
-// idpLog is a log destination safe for concurrent writers.
-type idpLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *idpLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *idpLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestRemoteTimeoutKeepsKeys: a provider that does not answer within
@@ -1116,7 +1099,7 @@ func TestReorderedKeySetKeepsGeneration(t *testing.T) {
 	k1, k2, k3 := newIDPKey(t, "k1", elliptic.P256()), newIDPKey(t, "k2", elliptic.P256()), newIDPKey(t, "k3", elliptic.P256())
 	p := newIDP(t, false, idpJWKS(t, k1, k2, k3))
 	const iss = "https://idp.example"
-	var logs idpLog
+	var logs testenv.SyncBuffer
 	r := newRemoteRing(t, keyring.Config{
 		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
 		Sources: []keyring.Source{{Remote: p.remote(iss)}},

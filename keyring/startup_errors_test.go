@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/testenv"
 	"github.com/tokengate/tokengate/keyring"
 )
 
@@ -91,7 +92,7 @@ func TestRemoteErrorsNameConfigurationKeys(t *testing.T) {
 func TestNoKeysForIssuerLoggedWithConfiguredIssuers(t *testing.T) {
 	k := newIDPKey(t, "k1", elliptic.P256())
 	p := newIDP(t, false, idpJWKS(t, k))
-	var logs idpLog
+	var logs testenv.SyncBuffer
 	r := newRemoteRing(t, keyring.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		Sources: []keyring.Source{{Remote: p.remote("https://hydra.example/")}}})
 	if r.Snapshot().HasKeysFor([]byte("https://hydra.example")) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/testenv"
 )
 
 // testLeeway is the largest leeway of the tests' verifier policy.
@@ -173,8 +175,8 @@ func TestRedisRuleLetGoByReplicaWithSmallerLeeway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Second, "rule on the replica with the larger leeway", jtiRevoked(b, "stolen"))
-	waitFor(t, 5*time.Second, "Redis letting the rule go", func() bool {
+	testenv.Eventually(t, time.Second, "rule on the replica with the larger leeway", jtiRevoked(b, "stolen"))
+	testenv.Eventually(t, 5*time.Second, "Redis letting the rule go", func() bool {
 		n, _ := a.client.Exists(context.Background(), a.sync.redisKey(e.Key())).Result()
 		return n == 0
 	})

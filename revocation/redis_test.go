@@ -73,20 +73,8 @@ func startReplica(t *testing.T, addr, prefix string, o Options) *replica {
 	go func() { sy.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; c.Close() })
 	r := &replica{store: st, sync: sy, client: c, name: name}
-	waitFor(t, 5*time.Second, "initial sync of "+name, func() bool { return r.sync.Status().Resyncs > 0 })
+	testenv.Eventually(t, 5*time.Second, "initial sync of "+name, func() bool { return r.sync.Status().Resyncs > 0 })
 	return r
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
 }
 
 func jtiRevoked(r *replica, jti string) func() bool {
@@ -102,7 +90,7 @@ func TestRedisRevocationReachesOtherReplicaWithinOneSecond(t *testing.T) {
 	if !jtiRevoked(a, "stolen-1")() {
 		t.Fatal("not in force on the replica that revoked it")
 	}
-	took := waitFor(t, time.Second, "revocation on the other replica", jtiRevoked(b, "stolen-1"))
+	took := testenv.Eventually(t, time.Second, "revocation on the other replica", jtiRevoked(b, "stolen-1"))
 	t.Logf("other replica denied the jti after %v", took)
 
 	// The rule is in Redis with a TTL ending at its expiry (plus the
@@ -118,7 +106,7 @@ func TestRedisRevocationReachesOtherReplicaWithinOneSecond(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("Remove = %v, %v", ok, err)
 	}
-	waitFor(t, time.Second, "removal on the other replica", func() bool { return !jtiRevoked(a, "stolen-1")() })
+	testenv.Eventually(t, time.Second, "removal on the other replica", func() bool { return !jtiRevoked(a, "stolen-1")() })
 	if st := b.sync.Status(); st.Events == 0 && a.sync.Status().Events == 0 {
 		t.Error("no announcement counted")
 	}
@@ -131,7 +119,7 @@ func TestRedisSubjectCutoffAcrossReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	iss, sub := []byte("https://idp"), []byte("user-42")
-	waitFor(t, time.Second, "cutoff on the other replica", func() bool {
+	testenv.Eventually(t, time.Second, "cutoff on the other replica", func() bool {
 		return rs[1].store.Revoked(iss, sub, nil, secs(cut)-10, true, time.Now())
 	})
 	if rs[1].store.Revoked(iss, sub, nil, secs(cut)+1, true, time.Now()) {
@@ -147,7 +135,7 @@ func TestRedisSetRebuiltAfterDisconnect(t *testing.T) {
 
 	a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "keep"})
 	a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "undo-while-away"})
-	waitFor(t, time.Second, "rules on B", func() bool { return jtiRevoked(b, "keep")() && jtiRevoked(b, "undo-while-away")() })
+	testenv.Eventually(t, time.Second, "rules on B", func() bool { return jtiRevoked(b, "keep")() && jtiRevoked(b, "undo-while-away")() })
 	before := b.sync.Status().Resyncs
 
 	// Change Redis behind B's back, without announcements it could
@@ -165,7 +153,7 @@ func TestRedisSetRebuiltAfterDisconnect(t *testing.T) {
 	if !jtiRevoked(b, "keep")() {
 		t.Fatal("a Redis outage dropped a rule")
 	}
-	waitFor(t, 10*time.Second, "reload after reconnecting", func() bool { return b.sync.Status().Resyncs > before })
+	testenv.Eventually(t, 10*time.Second, "reload after reconnecting", func() bool { return b.sync.Status().Resyncs > before })
 	if !jtiRevoked(b, "keep")() || !jtiRevoked(b, "added-while-away")() || jtiRevoked(b, "undo-while-away")() {
 		t.Fatalf("set not rebuilt from Redis: keep=%v added=%v undone-still-denied=%v",
 			jtiRevoked(b, "keep")(), jtiRevoked(b, "added-while-away")(), jtiRevoked(b, "undo-while-away")())
@@ -175,7 +163,7 @@ func TestRedisSetRebuiltAfterDisconnect(t *testing.T) {
 	}
 	// And announcements flow again.
 	a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "after"})
-	waitFor(t, time.Second, "announcement after reconnecting", jtiRevoked(b, "after"))
+	testenv.Eventually(t, time.Second, "announcement after reconnecting", jtiRevoked(b, "after"))
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -211,7 +199,7 @@ func TestRedisQueuedRuleWrittenWhenRedisReturns(t *testing.T) {
 	a.sync.mu.Lock()
 	a.sync.pending[e.Key()] = e
 	a.sync.mu.Unlock()
-	waitFor(t, 5*time.Second, "queued rule written", func() bool {
+	testenv.Eventually(t, 5*time.Second, "queued rule written", func() bool {
 		n, _ := a.client.Exists(t.Context(), a.sync.redisKey(e.Key())).Result()
 		return n == 1
 	})
@@ -227,7 +215,7 @@ func TestRedisMalformedAnnouncementsIgnored(t *testing.T) {
 		a.client.Publish(t.Context(), a.sync.Channel(), p)
 	}
 	a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "good"})
-	waitFor(t, time.Second, "good rule", jtiRevoked(a, "good"))
+	testenv.Eventually(t, time.Second, "good rule", jtiRevoked(a, "good"))
 	if a.store.Len() != 1 {
 		t.Fatalf("Len = %d, want 1: a malformed announcement changed the set", a.store.Len())
 	}
@@ -243,14 +231,14 @@ func TestRedisWipedIsRefilledFromMemory(t *testing.T) {
 	admin := redis.NewClient(&redis.Options{Addr: a.client.Options().Addr})
 	defer admin.Close()
 	a.sync.Add(t.Context(), Entry{Kind: KindJTI, JTI: "survivor", Expires: time.Now().Add(time.Hour)})
-	waitFor(t, time.Second, "rule on B", jtiRevoked(b, "survivor"))
+	testenv.Eventually(t, time.Second, "rule on B", jtiRevoked(b, "survivor"))
 
 	// Wipe everything of this test's prefix, the epoch marker included.
 	keys, _ := admin.Keys(t.Context(), a.sync.prefix+"*").Result()
 	admin.Del(t.Context(), keys...)
 	before := b.sync.Status().Reseeds
 	mustKill(t, admin, b.name)
-	waitFor(t, 10*time.Second, "B writes its rules back", func() bool { return b.sync.Status().Reseeds > before })
+	testenv.Eventually(t, 10*time.Second, "B writes its rules back", func() bool { return b.sync.Status().Reseeds > before })
 	if !jtiRevoked(b, "survivor")() || !jtiRevoked(a, "survivor")() {
 		t.Fatal("a wiped Redis freed a revoked token")
 	}
@@ -310,7 +298,7 @@ func TestRedisFlushDuringReloadKeepsRules(t *testing.T) {
 	if err := a.sync.Resync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "rule written back", func() bool {
+	testenv.Eventually(t, 5*time.Second, "rule written back", func() bool {
 		n, _ := admin.Exists(t.Context(), a.sync.redisKey(Key{Kind: KindJTI, Value: "keep-me"})).Result()
 		return n == 1
 	})

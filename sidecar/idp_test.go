@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokengate/tokengate/gate"
 	"github.com/tokengate/tokengate/internal/sidecartest"
+	"github.com/tokengate/tokengate/internal/testenv"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/sidecar"
 	"github.com/tokengate/tokengate/signer"
@@ -231,5 +232,5 @@ func TestIdentityProviderDownAtStartIsNotReady(t *testing.T) {
 		t.Fatalf("readyz with the provider down: %d %s", code, body)
 	}
 	up.Store(true)
-	eventually(t, 10*time.Second, "ready once the provider answers", func() bool { c, _ := ready(); return c == 200 })
+	testenv.Eventually(t, 10*time.Second, "ready once the provider answers", func() bool { c, _ := ready(); return c == 200 })
 }

@@ -249,18 +249,6 @@ func (r *replica) admin(t *testing.T, method, path, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 // TestTwoSidecarsShareRevocationsThroughRedis: two sidecars, each with its
 // own state, share only the machine's Redis. A jti revoked through one is
 // denied by the other within a second, cache hits included; after the
@@ -280,7 +268,7 @@ func TestTwoSidecarsShareRevocationsThroughRedis(t *testing.T) {
 	})
 	a := newReplica(t, addr, prefix, "tg-test-a-"+id)
 	b := newReplica(t, addr, prefix, "tg-test-b-"+id)
-	eventually(t, 5*time.Second, "initial sync", func() bool { return a.sync.Status().Resyncs > 0 && b.sync.Status().Resyncs > 0 })
+	testenv.Eventually(t, 5*time.Second, "initial sync", func() bool { return a.sync.Status().Resyncs > 0 && b.sync.Status().Resyncs > 0 })
 
 	now := time.Now()
 	claims := func(jti string, iat time.Time) map[string]any {
@@ -299,7 +287,7 @@ func TestTwoSidecarsShareRevocationsThroughRedis(t *testing.T) {
 	if code != 201 || !strings.Contains(body, `"shared": true`) {
 		t.Fatalf("POST through A = %d %s", code, body)
 	}
-	took := eventually(t, time.Second, "B denies the jti revoked through A", func() bool { return b.verify(t, tok) == 401 })
+	took := testenv.Eventually(t, time.Second, "B denies the jti revoked through A", func() bool { return b.verify(t, tok) == 401 })
 	t.Logf("B denied the token %v after A's revocation", took)
 	if code := a.verify(t, tok); code != 401 {
 		t.Fatalf("A accepts the token it revoked: %d", code)
@@ -313,7 +301,7 @@ func TestTwoSidecarsShareRevocationsThroughRedis(t *testing.T) {
 	if code, body := b.admin(t, "POST", "/revocations", `{"sub":"user-7","before":`+fmt.Sprint(cut.Unix())+`}`); code != 201 {
 		t.Fatalf("POST sub through B = %d %s", code, body)
 	}
-	eventually(t, time.Second, "A applies B's cutoff", func() bool { return a.verify(t, old) == 401 })
+	testenv.Eventually(t, time.Second, "A applies B's cutoff", func() bool { return a.verify(t, old) == 401 })
 	if code := a.verify(t, later); code != 200 {
 		t.Fatalf("token issued after the cutoff denied: %d", code)
 	}
@@ -331,7 +319,7 @@ func TestTwoSidecarsShareRevocationsThroughRedis(t *testing.T) {
 	if mustKill(t, admin, b.clientName) == 0 {
 		t.Fatal("no connection of B found to kill")
 	}
-	eventually(t, 10*time.Second, "B reloads after reconnecting", func() bool { return b.sync.Status().Resyncs > resyncs })
+	testenv.Eventually(t, 10*time.Second, "B reloads after reconnecting", func() bool { return b.sync.Status().Resyncs > resyncs })
 	if code := b.verify(t, tok); code != 200 {
 		t.Fatalf("B's set was not rebuilt from Redis (rule removed there): %d", code)
 	}

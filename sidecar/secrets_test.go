@@ -10,10 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/testenv"
 	"github.com/tokengate/tokengate/keyring"
 	"github.com/tokengate/tokengate/revocation"
 	"github.com/tokengate/tokengate/signer"
@@ -27,7 +27,7 @@ import (
 // base64url, hex), for every whole token sent and for every signature
 // segment.
 func TestSecretsNeverInResponsesOrLogs(t *testing.T) {
-	var logs syncBuf
+	var logs testenv.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	store := revocation.NewStore(revocation.Options{Logger: logger})
 	f := newFixtureOpts(t, nil, func(vo *verifier.Options, so *serverOptions) {
@@ -155,21 +155,3 @@ func splitToken(tok string) (h, p, s string) {
 }
 
 func enc(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
-
-// syncBuf is a bytes.Buffer safe for the server's goroutines to log into.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}

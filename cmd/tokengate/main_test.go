@@ -9,10 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/testenv"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -159,7 +160,7 @@ func TestServe(t *testing.T) {
 	verifyAddr, adminAddr := freePort(t), freePort(t)
 	base := fmt.Sprintf("listen: {verify: %q, admin: %q}\nkeys:\n  - {file: k1.jwks.json}\n", verifyAddr, adminAddr)
 	cfg := writeConfig(t, dir, base)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.SyncBuffer
 	cmd := exec.Command(bin, "serve", "--config", cfg)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -173,7 +174,7 @@ func TestServe(t *testing.T) {
 			t.Logf("stderr:\n%s", stderr.String())
 		}
 	})
-	waitFor(t, "readyz", func() bool {
+	testenv.Eventually(t, 20*time.Second, "readyz", func() bool {
 		r, err := http.Get("http://" + adminAddr + "/readyz")
 		if err != nil {
 			return false
@@ -200,11 +201,11 @@ func TestServe(t *testing.T) {
 	// SIGHUP with a new policy: applied.
 	writeConfig(t, dir, base+"policy: {issuers: [\"https://b\"]}\n")
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "new policy", func() bool { return status() == 401 })
+	testenv.Eventually(t, 20*time.Second, "new policy", func() bool { return status() == 401 })
 	// SIGHUP with a broken file: the running configuration stays.
 	writeConfig(t, dir, base+"policy: {leeway: forever}\n")
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "reload error logged", func() bool { return strings.Contains(stderr.String(), "keeping the running configuration") })
+	testenv.Eventually(t, 20*time.Second, "reload error logged", func() bool { return strings.Contains(stderr.String(), "keeping the running configuration") })
 	if s := status(); s != 401 {
 		t.Fatalf("broken reload changed the policy: %d", s)
 	}
@@ -218,35 +219,6 @@ func TestServe(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("no exit after SIGTERM")
 	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // buildWithKey builds the tokengate binary into dir, writes an ES256 key
@@ -268,7 +240,7 @@ func buildWithKey(t *testing.T, dir string) string {
 // is logged if the test fails) and waits for /readyz on adminAddr.
 func startServe(t *testing.T, bin, cfg, adminAddr string) {
 	t.Helper()
-	var stderr syncBuffer
+	var stderr testenv.SyncBuffer
 	cmd := exec.Command(bin, "serve", "--config", cfg)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -281,7 +253,7 @@ func startServe(t *testing.T, bin, cfg, adminAddr string) {
 			t.Logf("stderr:\n%s", stderr.String())
 		}
 	})
-	waitFor(t, "readyz", func() bool {
+	testenv.Eventually(t, 20*time.Second, "readyz", func() bool {
 		r, err := http.Get("http://" + adminAddr + "/readyz")
 		if err != nil {
 			return false

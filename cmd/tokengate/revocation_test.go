@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokengate/tokengate/internal/testenv"
 )
@@ -101,7 +102,7 @@ revocation:
 	}
 	// Editing the file applies without a restart.
 	os.WriteFile(filepath.Join(dir, "revoked.json"), []byte(`[]`), 0o600)
-	waitFor(t, "file change applied", func() bool { return verify(fromFile).StatusCode == 200 })
+	testenv.Eventually(t, 20*time.Second, "file change applied", func() bool { return verify(fromFile).StatusCode == 200 })
 	adminReq("DELETE", "/revocations?jti=from-api", "", "a-long-admin-secret-0123")
 }
 
