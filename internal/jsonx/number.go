@@ -70,6 +70,19 @@ func (v Value) Float() (float64, bool) {
 		return 0, false
 	}
 	raw := v.d.src[n.start:n.end]
+	// The common case of a JWT (a NumericDate): a non-negative integer
+	// of at most 15 digits, exact in a float64, read without ParseFloat.
+	if len(raw) <= 15 {
+		var u uint64
+		for _, c := range raw {
+			if c < '0' || c > '9' {
+				goto general
+			}
+			u = u*10 + uint64(c-'0')
+		}
+		return float64(u), true
+	}
+general:
 	_, intp, frac, exp := numParts(raw)
 	nd := len(intp) + len(frac)
 	k := 0
