@@ -241,16 +241,36 @@ func New[V any](cfg Config, size func(V) int) (*Cache[V], error) {
 }
 
 // firstOffer reports whether token is offered for the first time (as far
-// as the doorkeeper remembers), and remembers it if so. Two tokens sharing
-// a slot push each other out: each is then stored on a later offer, never
-// served for the other (a hit compares the whole token).
+// as the doorkeeper remembers), and remembers it if so. A token may sit in
+// either of two slots (two hashes of the token): with one, two tokens
+// sharing a slot and used in turn would push each other out for ever and
+// neither would be stored; with two, that takes sharing both. A hit still
+// compares the whole token, so a shared slot never serves another token.
 func (c *Cache[V]) firstOffer(token []byte) bool {
 	h := z.MemHash(token) | 1 // never 0, the empty slot
-	slot := &c.doorkeeper[h&c.doorMask]
-	if slot.Load() == h {
+	s1 := &c.doorkeeper[h&c.doorMask]
+	s2 := &c.doorkeeper[(h>>32|h<<32)&c.doorMask]
+	v1, v2 := s1.Load(), s2.Load()
+	// A second offer is stored in the cache: its slot is free again
+	// (it would otherwise keep a place for a token that is now hit).
+	if v1 == h {
+		s1.CompareAndSwap(h, 0)
 		return false
 	}
-	slot.Store(h)
+	if v2 == h {
+		s2.CompareAndSwap(h, 0)
+		return false
+	}
+	switch {
+	case v1 == 0:
+		s1.Store(h)
+	case v2 == 0:
+		s2.Store(h)
+	case h&(1<<40) == 0: // full: each token always evicts the same one of its two
+		s1.Store(h)
+	default:
+		s2.Store(h)
+	}
 	return true
 }
 

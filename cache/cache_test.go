@@ -620,3 +620,34 @@ func TestHotEntriesPassTheSameChecks(t *testing.T) {
 		t.Error("served after Clear")
 	}
 }
+
+// TestSecondUseStoresTokensUsedInTurn: tokens offered in turn, over and
+// over, are all stored on a later offer, even those whose doorkeeper
+// slots collide (1,024 tokens through a budget of 2,048 slots).
+func TestSecondUseStoresTokensUsedInTurn(t *testing.T) {
+	clk := newFakeClock()
+	c := newCache(t, cache.Config{Now: clk.Now, MaxBytes: 1 << 20, SecondUse: true})
+	var toks [][]byte
+	for i := range 1024 {
+		toks = append(toks, []byte(fmt.Sprintf("token-%d-%s", i, bytes.Repeat([]byte("x"), 40))))
+	}
+	v := &result{Subject: "s"}
+	for round := range 4 {
+		for _, tok := range toks {
+			if _, ok := c.Lookup(tok, 1); !ok {
+				c.Set(tok, 1, clk.Now().Add(time.Hour), v)
+			}
+		}
+		c.Wait()
+		_ = round
+	}
+	missing := 0
+	for _, tok := range toks {
+		if _, ok := c.Lookup(tok, 1); !ok {
+			missing++
+		}
+	}
+	if missing > 5 { // ristretto may drop a few writes under contention
+		t.Errorf("%d of %d tokens used in turn were never stored", missing, len(toks))
+	}
+}
